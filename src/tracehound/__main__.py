@@ -1,0 +1,3 @@
+from tracehound.cli.main import main
+
+main()

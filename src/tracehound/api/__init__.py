@@ -1,0 +1,1 @@
+"""The HTTP API: app factory, error envelope, routes, operability endpoints."""

@@ -1,0 +1,1 @@
+"""Route modules: HTTP only, each handler a few lines around a service call."""

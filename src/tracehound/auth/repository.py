@@ -1,0 +1,53 @@
+"""Queries for organisations, users and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tracehound.models import ApiKey, Organization, User
+
+
+async def principal_row(db: AsyncSession, *, key_hash: str) -> tuple[ApiKey, User, Organization] | None:
+    stmt = (
+        select(ApiKey, User, Organization)
+        .join(User, User.id == ApiKey.user_id)
+        .join(Organization, Organization.id == ApiKey.org_id)
+        .where(ApiKey.key_hash == key_hash)
+    )
+    row = (await db.execute(stmt)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def org_by_name(db: AsyncSession, name: str) -> Organization | None:
+    return (await db.execute(select(Organization).where(Organization.name == name))).scalar_one_or_none()
+
+
+async def user_by_email(db: AsyncSession, *, org_id: str, email: str) -> User | None:
+    stmt = select(User).where(User.org_id == org_id, User.email == email)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def key_by_id(db: AsyncSession, key_id: str) -> ApiKey | None:
+    return await db.get(ApiKey, key_id)
+
+
+async def keys_of_org(db: AsyncSession, org_id: str) -> Sequence[tuple[ApiKey, User]]:
+    stmt = (
+        select(ApiKey, User)
+        .join(User, User.id == ApiKey.user_id)
+        .where(ApiKey.org_id == org_id)
+        .order_by(ApiKey.created_at, ApiKey.id)
+    )
+    return [(r[0], r[1]) for r in (await db.execute(stmt)).all()]
+
+
+async def users_of_org(db: AsyncSession, org_id: str) -> Sequence[User]:
+    stmt = select(User).where(User.org_id == org_id).order_by(User.created_at, User.email)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def all_orgs(db: AsyncSession) -> Sequence[Organization]:
+    return list((await db.execute(select(Organization).order_by(Organization.name))).scalars())

@@ -1,0 +1,1 @@
+"""The ``tracehound`` command line (Typer)."""

@@ -1,0 +1,42 @@
+"""Settings, read from the environment (prefix ``TRACEHOUND_``). Only entry points (cli, api, worker) read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACEHOUND_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded SQLite database lives.")
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://user@host/db. Default: an SQLite file in data_dir.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_format: str = Field(default="text", description="text or json")
+    # Sessions
+    session_timeout_seconds: float = 3600.0
+    step_timeout_seconds: float = 900.0
+    max_input_chars: int = 100_000
+    max_body_bytes: int = 1_048_576
+    default_max_running: int = 5
+    retry_after_429: int = 30
+    retry_after_409: int = 5
+    # Worker
+    executor_id: str | None = None
+    heartbeat_interval_seconds: float = 2.0
+    heartbeat_ttl_seconds: float = 10.0
+    queue_polling_interval_seconds: float = 0.1
+    worker_concurrency: int = 8
+    sweep_interval_seconds: float = 5.0
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tracehound.db').resolve()}"

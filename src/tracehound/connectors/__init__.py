@@ -1,0 +1,1 @@
+"""Connectors: adapters that implement :mod:`tracehound.engine.ports` for concrete telemetry backends."""

@@ -1,0 +1,49 @@
+"""Which kinds of data source exist, how their configuration is validated, and how they are built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from tracehound.connectors.simulator import SimulatorConfig, build_simulator_sources
+from tracehound.engine.ports import Sources
+
+SOURCE_KINDS = ("simulator",)
+
+
+def _message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts)
+
+
+def validate_source_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised config of a ``kind`` source; ``ValueError`` naming the bad field otherwise."""
+    if kind not in SOURCE_KINDS:
+        raise ValueError(f"kind: unknown source kind {kind!r}; choose one of: {', '.join(SOURCE_KINDS)}")
+    try:
+        model = SimulatorConfig.model_validate(dict(config))
+    except ValidationError as exc:
+        raise ValueError(f"invalid {kind} config: {_message(exc)}") from None
+    return model.model_dump(mode="json")
+
+
+def build_sources(specs: Sequence[tuple[str, Mapping[str, Any]]], *, anchor: datetime) -> Sources:
+    """Sources from (kind, config) pairs; for each signal the first spec that provides it wins."""
+    metrics = logs = traces = changes = None
+    edges: list[tuple[str, str]] = []
+    for kind, config in specs:
+        validate_source_config(kind, config)
+        built = build_simulator_sources(SimulatorConfig.model_validate(dict(config)), anchor=anchor)
+        metrics = metrics or built.metrics
+        logs = logs or built.logs
+        traces = traces or built.traces
+        changes = changes or built.changes
+        edges += [e for e in built.call_graph if e not in edges]
+    return Sources(metrics=metrics, logs=logs, traces=traces, changes=changes, call_graph=tuple(edges))

@@ -1,0 +1,1 @@
+"""Database access: URLs, engines, the unit of work, migrations."""

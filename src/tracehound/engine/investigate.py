@@ -1,0 +1,450 @@
+"""The investigation: from an incident and data sources to a root-cause :class:`Report`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from tracehound.engine.narrative import (
+    FAULT_LABELS,
+    confidence,
+    guess_fault,
+    impact_text,
+    next_steps,
+)
+from tracehound.engine.parse import Understanding, match_services, parse_incident
+from tracehound.engine.ports import ProgressCallback, Sources
+from tracehound.engine.rca.changepoint import find_anomaly_start
+from tracehound.engine.rca.combine import Ranking, combine, metric_service_scores
+from tracehound.engine.rca.graph import build_call_graph
+from tracehound.engine.rca.logs import TemplateCount, log_anomalies, service_log_scores
+from tracehound.engine.rca.robust import MetricScore, robust_scores
+from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
+from tracehound.engine.report import Candidate, Evidence, Report, TimelineEntry, iso
+from tracehound.engine.types import (
+    Change,
+    Incident,
+    LogRecord,
+    ProgressEvent,
+    Series,
+    SourceFailure,
+    Span,
+    TimeRange,
+)
+
+T = TypeVar("T")
+NO_TELEMETRY = (
+    "No telemetry is connected, so I could not investigate. An admin can connect a data source with the "
+    "`tracehound source add` CLI command: the built-in simulator (kind `simulator`) for a demo, or a "
+    "Prometheus data source for real metrics."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationConfig:
+    lookback: timedelta = timedelta(minutes=60)  # data starts at T - lookback
+    search_before: timedelta = timedelta(minutes=30)  # the anomaly may start this long before T
+    after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
+    gap: timedelta = timedelta(minutes=1)  # baseline ends this long before the anomaly start
+    log_limit: int = 100_000
+    span_limit: int = 200_000
+
+
+@dataclass(slots=True)
+class _Data:
+    series: list[Series] = field(default_factory=list)
+    logs: list[LogRecord] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    failures: list[SourceFailure] = field(default_factory=list)
+    used: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0}
+    )
+
+
+class _Progress:
+    def __init__(self, cb: ProgressCallback | None) -> None:
+        self.cb = cb
+
+    def __call__(self, kind: Any, step: str, detail: str = "", **data: Any) -> None:
+        if self.cb is not None:
+            self.cb(ProgressEvent(kind, step, detail, data))
+
+
+async def _read(data: _Data, kind: str, name: str, call: Awaitable[Sequence[T]]) -> list[T]:
+    data.usage["queries"] += 1
+    try:
+        out = list(await call)
+    except Exception as exc:  # a failing source must not stop the investigation
+        data.failures.append(SourceFailure(f"{kind}:{name}", f"{type(exc).__name__}: {exc}"))
+        return []
+    data.used.append(f"{kind}:{name}")
+    return out
+
+
+def windows(
+    incident_time: datetime, created_at: datetime, config: InvestigationConfig
+) -> tuple[TimeRange, datetime]:
+    """(whole data window, incident time) for an incident time T."""
+    end = min(incident_time + config.after, max(created_at, incident_time + timedelta(minutes=2)))
+    return TimeRange(incident_time - config.lookback, end), incident_time
+
+
+async def fetch(sources: Sources, window: TimeRange, config: InvestigationConfig) -> _Data:
+    data = _Data()
+    jobs: list[Awaitable[Any]] = []
+    if sources.metrics is not None:
+        jobs.append(_read(data, "metrics", sources.metrics.name, sources.metrics.query(window)))
+    if sources.logs is not None:
+        jobs.append(_read(data, "logs", sources.logs.name, sources.logs.logs(window, limit=config.log_limit)))
+    if sources.traces is not None:
+        jobs.append(
+            _read(data, "traces", sources.traces.name, sources.traces.spans(window, limit=config.span_limit))
+        )
+    if sources.changes is not None:
+        jobs.append(_read(data, "changes", sources.changes.name, sources.changes.changes(window)))
+    results = await asyncio.gather(*jobs)
+    kinds = [
+        k
+        for k, s in (
+            ("metrics", sources.metrics),
+            ("logs", sources.logs),
+            ("traces", sources.traces),
+            ("changes", sources.changes),
+        )
+        if s is not None
+    ]
+    for kind, result in zip(kinds, results, strict=True):
+        setattr(data, {"metrics": "series", "traces": "spans"}.get(kind, kind), result)
+    data.usage["data_points"] = sum(len(s.values) for s in data.series)
+    data.usage["log_lines"], data.usage["spans"] = len(data.logs), len(data.spans)
+    return data
+
+
+def empty_report(incident: Incident, understood: dict[str, Any]) -> Report:
+    return Report(
+        summary=NO_TELEMETRY,
+        root_cause=None,
+        fault_type=None,
+        confidence="Low",
+        confidence_reason="No data source is connected.",
+        impact="Unknown: no telemetry.",
+        next_steps=(
+            "Connect a data source with `tracehound source add` (simulator or Prometheus), then retry.",
+        ),
+        understood=understood,
+        sources_missing=("metrics", "logs", "traces", "changes"),
+        usage={"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0},
+    )
+
+
+def _understood(u: Understanding) -> dict[str, Any]:
+    return {
+        "time": iso(u.time) if u.time else None,
+        "time_source": u.time_source,
+        "time_phrase": u.time_phrase,
+        "services": list(u.services),
+        "symptom": u.symptom,
+    }
+
+
+async def _known_services(sources: Sources, data_failures: list[SourceFailure]) -> list[str]:
+    if sources.metrics is None:
+        return []
+    try:
+        return list(await sources.metrics.services())
+    except Exception as exc:  # recorded; the query step will record its own failure too
+        data_failures.append(SourceFailure(f"metrics:{sources.metrics.name}", f"{type(exc).__name__}: {exc}"))
+        return []
+
+
+async def investigate(
+    incident: Incident,
+    sources: Sources,
+    *,
+    progress: ProgressCallback | None = None,
+    config: InvestigationConfig = InvestigationConfig(),
+) -> Report:
+    """Investigate ``incident`` with ``sources`` and return the report. Never raises for a failing source."""
+    emit = _Progress(progress)
+    emit("step.started", "understand", "Reading the incident description")
+    early_failures: list[SourceFailure] = []
+    known = await _known_services(sources, early_failures)
+    u = parse_incident(incident, known)
+    emit("step.completed", "understand", f"symptom={u.symptom}; services={', '.join(u.services) or 'none'}")
+    if sources.empty:
+        return empty_report(incident, _understood(u))
+    created = incident.created_at.astimezone(UTC)
+    t = u.time or created
+    window, t = windows(t, created, config)
+    emit("step.started", "collect", f"Reading telemetry {iso(window.start)} → {iso(window.end)}")
+    data = await fetch(sources, window, config)
+    data.failures += [f for f in early_failures if f.source not in {g.source for g in data.failures}]
+    if not known:
+        seen = (
+            {s.service for s in data.series}
+            | {r.service for r in data.logs}
+            | {s.service for s in data.spans}
+        )
+        u = Understanding(
+            u.time, u.time_source, match_services(incident.text, sorted(seen)), u.symptom, u.time_phrase
+        )
+    for f in data.failures:
+        emit("evidence.found", "collect", f"Source failed: {f.source}", source=f.source, error=f.error)
+    emit("step.completed", "collect", ", ".join(f"{k}={v}" for k, v in data.usage.items()))
+    return _analyse(incident, sources, u, data, window, t, config, emit)
+
+
+@dataclass(slots=True)
+class _Scores:
+    start: datetime
+    detected: bool
+    peak: datetime | None
+    metrics: list[MetricScore]
+    logs: list[TemplateCount]
+    traces: TraceAnalysis | None
+    ranking: Ranking
+
+
+def _score(
+    data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig
+) -> _Scores:
+    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - config.search_before))
+    cp = find_anomaly_start(data.series, baseline=pre, incident_time=t, end=window.end)
+    start = cp.start
+    baseline = TimeRange(window.start, max(window.start + timedelta(minutes=3), start - config.gap))
+    metrics = robust_scores(data.series, baseline=baseline, anomaly_start=start, end=window.end)
+    logs = log_anomalies(data.logs, baseline=baseline, anomaly_start=start, end=window.end)
+    traces = (
+        analyze_traces(data.spans, baseline=baseline, anomaly_start=start, end=window.end)
+        if data.spans
+        else None
+    )
+    signals: dict[str, dict[str, float]] = {}
+    if data.series:
+        signals["metrics"] = metric_service_scores(metrics)
+    if data.logs:
+        signals["logs"] = service_log_scores(logs)
+    if traces is not None:
+        signals["traces"] = {s: v.score for s, v in traces.services.items()}
+    graph = build_call_graph(data.spans, sources.call_graph)
+    ranking = combine(signals, graph)
+    peak = max(cp.signal, key=lambda p: p[1], default=None)
+    peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
+    return _Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking)
+
+
+def _analyse(
+    incident: Incident,
+    sources: Sources,
+    u: Understanding,
+    data: _Data,
+    window: TimeRange,
+    t: datetime,
+    config: InvestigationConfig,
+    emit: _Progress,
+) -> Report:
+    emit("step.started", "analyse", "Finding the anomaly start and scoring services")
+    sc = _score(data, sources, window, t, config)
+    emit("step.completed", "analyse", f"anomaly start {iso(sc.start)}", detected=sc.detected)
+    present = [k for k, v in (("metrics", data.series), ("logs", data.logs), ("traces", data.spans)) if v]
+    missing = [
+        k
+        for k, v in (
+            ("metrics", sources.metrics),
+            ("logs", sources.logs),
+            ("traces", sources.traces),
+            ("changes", sources.changes),
+        )
+        if v is None
+    ]
+    failed = [f.source for f in data.failures]
+    base = {
+        "understood": _understood(u),
+        "window": window,
+        "anomaly_start": sc.start,
+        "sources_used": tuple(data.used),
+        "source_failures": tuple(data.failures),
+        "usage": dict(data.usage),
+        "sources_missing": tuple(missing),
+    }
+    ranked = [(s, v) for s, v in sc.ranking.ranked if v > 0]
+    if not ranked:
+        return Report(
+            summary="I found no clear anomaly in the telemetry around the incident time.",
+            root_cause=None,
+            fault_type=None,
+            confidence="Low",
+            confidence_reason="No service deviated from its baseline." + _fail_note(failed),
+            impact="No degradation detected.",
+            next_steps=("Check the incident time and services.",),
+            evidence=(),
+            timeline=_timeline(data, sc, None),
+            **base,
+        )
+    root = ranked[0][0]
+    candidates = tuple(_candidate(s, v, sc, data) for s, v in ranked[:5])
+    fault, change = candidates[0].fault_type, _change_for(root, data.changes, sc.start)
+    level, reason = confidence(sc.ranking, root, present=present, failed=failed, missing=missing)
+    evidence = _evidence(root, sc, data)
+    for e in evidence:
+        emit("evidence.found", "analyse", e.summary, evidence_kind=e.kind, service=e.service)
+    affected = [s for s, v in sc.ranking.combined.items() if v >= 0.3]
+    front = _front(affected, build_call_graph(data.spans, sources.call_graph))
+    summary = (
+        f"{root} is the most likely root cause ({FAULT_LABELS.get(fault, fault)}), anomaly since "
+        f"{sc.start:%Y-%m-%d %H:%M} UTC"
+        + (
+            f"; {', '.join(a for a in affected if a != root)} degraded as a consequence."
+            if len(affected) > 1
+            else "."
+        )
+    )
+    return Report(
+        summary=summary,
+        root_cause=root,
+        fault_type=fault,
+        confidence=level,
+        confidence_reason=reason,
+        candidates=candidates,
+        evidence=evidence,
+        timeline=_timeline(data, sc, root),
+        impact=impact_text(front, affected, sc.metrics, sc.start),
+        next_steps=next_steps(fault, root, sc.start, change),
+        **base,
+    )
+
+
+def _fail_note(failed: Sequence[str]) -> str:
+    return f" Failed sources: {', '.join(failed)}." if failed else ""
+
+
+def _change_for(service: str, changes: Sequence[Change], start: datetime) -> Change | None:
+    return guess_fault(service, [], changes, start)[1]
+
+
+def _candidate(service: str, score: float, sc: _Scores, data: _Data) -> Candidate:
+    fault, change = guess_fault(service, sc.metrics, data.changes, sc.start)
+    reasons = []
+    top = [m for m in sc.metrics if m.series.service == service][:2]
+    reasons += [
+        f"{m.series.name} {'up' if m.direction > 0 else 'down'} {m.score:.1f} robust units" for m in top
+    ]
+    reasons += [
+        f"{k} signal {v.get(service, 0.0):.2f}" for k, v in sc.ranking.signals.items() if v.get(service)
+    ]
+    if service in sc.ranking.explained_by:
+        reasons.append(f"likely a victim of downstream {sc.ranking.explained_by[service]}")
+    if change is not None:
+        reasons.append(f"{change.kind} at {change.ts:%H:%M} UTC: {change.description}")
+    return Candidate(service, round(score, 4), tuple(reasons), fault)
+
+
+def _front(affected: Sequence[str], graph: dict[str, set[str]]) -> str | None:
+    callees = {c for s in affected for c in graph.get(s, ()) if c in affected}
+    fronts = [s for s in affected if s not in callees]
+    return fronts[0] if fronts else (affected[0] if affected else None)
+
+
+def _evidence(root: str, sc: _Scores, data: _Data) -> tuple[Evidence, ...]:
+    out: list[Evidence] = []
+    for m in [m for m in sc.metrics if m.series.service == root][:3]:
+        s = m.series
+        out.append(
+            Evidence(
+                "metric",
+                root,
+                f"{s.name} went {'up' if m.direction > 0 else 'down'} from "
+                f"{m.baseline_value:.4g} to {m.incident_value:.4g} {s.unit} ({m.score:.1f} robust units)",
+                "metrics",
+                {
+                    "series": s.name,
+                    "query": s.query,
+                    "from": iso(sc.start),
+                    "baseline": m.baseline_value,
+                    "incident": m.incident_value,
+                    "peak": m.peak_value,
+                },
+            )
+        )
+    for f in [f for f in sc.logs if f.service == root][:2] + [f for f in sc.logs if f.service != root][:1]:
+        out.append(
+            Evidence(
+                "log",
+                f.service,
+                f"{'new' if f.new else 'surging'} {f.level} log template: "
+                f"{f.after} lines after the anomaly start vs {f.before} in the baseline",
+                "logs",
+                {"template": f.template, "count": f.after, "baseline_count": f.before, "example": f.example},
+            )
+        )
+    if sc.traces is not None:
+        edges = [e for e in sc.traces.edges if e.callee == root]
+        edges.sort(
+            key=lambda e: (e.after_error - e.before_error, e.after_p95 / max(e.before_p95, 1e-9)),
+            reverse=True,
+        )
+        for e in edges[:2]:
+            out.append(
+                Evidence(
+                    "trace",
+                    root,
+                    f"calls {e.caller} -> {e.callee}: p95 {e.before_p95:.0f} -> "
+                    f"{e.after_p95:.0f} ms, errors {e.before_error:.1%} -> {e.after_error:.1%}",
+                    "traces",
+                    {
+                        "edge": f"{e.caller}->{e.callee}",
+                        "p50_before": e.before_p50,
+                        "p50_after": e.after_p50,
+                        "p95_before": e.before_p95,
+                        "p95_after": e.after_p95,
+                        "error_before": e.before_error,
+                        "error_after": e.after_error,
+                    },
+                )
+            )
+    change = _change_for(root, data.changes, sc.start)
+    if change is not None:
+        out.append(
+            Evidence(
+                "change",
+                root,
+                f"{change.kind} on {root} shortly before the anomaly: {change.description}",
+                "changes",
+                {"ts": iso(change.ts), "kind": change.kind, "description": change.description},
+            )
+        )
+    elif data.changes or "changes" in {u.split(":")[0] for u in data.used}:
+        out.append(
+            Evidence(
+                "note",
+                root,
+                f"No deploy or config change on {root} in the 30 minutes before the anomaly.",
+                "changes",
+                {},
+            )
+        )
+    return tuple(out)
+
+
+def _timeline(data: _Data, sc: _Scores, root: str | None) -> tuple[TimelineEntry, ...]:
+    items = [TimelineEntry(c.ts, f"{c.kind} on {c.service}: {c.description}") for c in data.changes]
+    items.append(
+        TimelineEntry(
+            sc.start, "anomaly starts" + ("" if sc.detected else " (incident time; no clear shift)")
+        )
+    )
+    errors = [f for f in sc.logs if f.level in ("ERROR", "FATAL", "CRITICAL") and f.first_seen is not None]
+    if errors:
+        first = min(errors, key=lambda f: f.first_seen or sc.start)
+        if first.first_seen is not None:
+            items.append(
+                TimelineEntry(first.first_seen, f"first new error log on {first.service}: {first.example}")
+            )
+    if sc.peak is not None:
+        items.append(TimelineEntry(sc.peak, "peak of the anomaly"))
+    return tuple(sorted(items, key=lambda e: e.ts))

@@ -1,0 +1,1 @@
+"""Root-cause ranking methods: one module per method (config dataclass + function + typed result)."""

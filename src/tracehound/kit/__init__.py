@@ -1,0 +1,1 @@
+"""Leaf helpers: errors, clock, ids, time formatting. Imports nothing from tracehound."""

@@ -1,0 +1,24 @@
+"""Time helpers. Every datetime in tracehound is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Naive datetimes (as SQLite returns them) are read as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def isoformat_z(value: datetime | None) -> str | None:
+    """``2024-03-15T14:35:00.123Z`` (milliseconds, ``Z`` suffix), or None."""
+    if value is None:
+        return None
+    v = ensure_utc(value)
+    return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"

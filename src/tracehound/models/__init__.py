@@ -1,0 +1,24 @@
+"""SQLAlchemy tables, one module per table."""
+
+from tracehound.models.api_key import ApiKey
+from tracehound.models.base import Base
+from tracehound.models.data_source import DataSource
+from tracehound.models.executor_heartbeat import ExecutorHeartbeat
+from tracehound.models.message import Message
+from tracehound.models.organization import Organization
+from tracehound.models.session import RUNNING_STATUSES, Session
+from tracehound.models.session_event import SessionEvent
+from tracehound.models.user import User
+
+__all__ = [
+    "RUNNING_STATUSES",
+    "ApiKey",
+    "Base",
+    "DataSource",
+    "ExecutorHeartbeat",
+    "Message",
+    "Organization",
+    "Session",
+    "SessionEvent",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Investigation sessions: the Traversal V1 Sessions API's resource, its lifecycle and its limits."""

@@ -1,0 +1,122 @@
+"""Queries for sessions, messages and session events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tracehound.models import RUNNING_STATUSES, Message, Organization, Session, SessionEvent
+
+
+async def lock_org(db: AsyncSession, org_id: str) -> Organization:
+    """Serialise admissions of one organisation across processes (row lock; SQLite is already serialised by
+    BEGIN IMMEDIATE)."""
+    stmt = select(Organization).where(Organization.id == org_id)
+    if db.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await db.execute(stmt)).scalar_one()
+
+
+async def count_running(db: AsyncSession, org_id: str) -> int:
+    stmt = select(func.count()).where(Session.org_id == org_id, Session.status.in_(RUNNING_STATUSES))
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def by_idempotency_key(db: AsyncSession, *, org_id: str, key: str) -> Session | None:
+    stmt = select(Session).where(Session.org_id == org_id, Session.idempotency_key == key)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def get(db: AsyncSession, *, org_id: str, session_id: str, for_update: bool = False) -> Session | None:
+    stmt = select(Session).where(Session.id == session_id, Session.org_id == org_id)
+    if for_update and db.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def get_any(db: AsyncSession, session_id: str) -> Session | None:
+    return await db.get(Session, session_id)
+
+
+async def messages(db: AsyncSession, session_id: str) -> Sequence[Message]:
+    stmt = select(Message).where(Message.session_id == session_id).order_by(Message.seq)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def next_message_seq(db: AsyncSession, session_id: str) -> int:
+    stmt = select(func.coalesce(func.max(Message.seq), 0)).where(Message.session_id == session_id)
+    return int((await db.execute(stmt)).scalar_one()) + 1
+
+
+async def page(
+    db: AsyncSession, *, org_id: str, origin: str, offset: int, limit: int | None
+) -> Sequence[Session]:
+    stmt = (
+        select(Session)
+        .where(Session.org_id == org_id, Session.origin == origin)
+        .order_by(Session.created_at.desc(), Session.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def count(db: AsyncSession, *, org_id: str, origin: str) -> int:
+    stmt = select(func.count()).where(Session.org_id == org_id, Session.origin == origin)
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def finish_turn(
+    db: AsyncSession, *, session_id: str, turn_id: str, status: str, now: datetime, values: dict[str, Any]
+) -> bool:
+    """Move the session out of its running state, but only if ``turn_id`` is still its active turn."""
+    stmt = (
+        update(Session)
+        .where(Session.id == session_id, Session.active_turn == turn_id)
+        .values(status=status, active_turn=None, pending_message_id=None, finished_at=now, updated_at=now, **values)
+    )
+    result = await db.execute(stmt)
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def overdue(db: AsyncSession, *, now: datetime, limit: int = 100) -> Sequence[Session]:
+    stmt = (
+        select(Session)
+        .where(Session.status.in_(RUNNING_STATUSES), Session.deadline_at < now)
+        .order_by(Session.deadline_at)
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def running_without_turn(db: AsyncSession, *, before: datetime, limit: int = 100) -> Sequence[Session]:
+    stmt = (
+        select(Session)
+        .where(Session.status.in_(RUNNING_STATUSES), Session.updated_at < before)
+        .order_by(Session.updated_at)
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def append_event(db: AsyncSession, *, session_id: str, type_: str, ts: datetime, data: dict[str, Any]) -> int:
+    seq_stmt = select(func.coalesce(func.max(SessionEvent.sequence), 0)).where(SessionEvent.session_id == session_id)
+    seq = int((await db.execute(seq_stmt)).scalar_one()) + 1
+    db.add(SessionEvent(session_id=session_id, sequence=seq, type=type_, ts=ts, data=data))
+    await db.flush()
+    return seq
+
+
+async def events(db: AsyncSession, *, session_id: str, after_sequence: int = 0, limit: int = 500) -> Sequence[SessionEvent]:
+    stmt = (
+        select(SessionEvent)
+        .where(SessionEvent.session_id == session_id, SessionEvent.sequence > after_sequence)
+        .order_by(SessionEvent.sequence)
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())

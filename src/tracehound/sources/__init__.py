@@ -1,0 +1,1 @@
+"""An organisation's data sources (telemetry connectors and their configuration)."""

@@ -1,0 +1,1 @@
+"""Durable execution of sessions (DBOS workflows), worker liveness and the deadline sweeper."""
