@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from tracehound.engine.parse import match_services, parse_time
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.combine import combine, metric_service_scores
+from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import template_counts
 from tracehound.engine.rca.robust import robust_scores
 from tracehound.engine.report import Report, md_code, md_escape
-from tracehound.engine.types import Incident, TimeRange
+from tracehound.engine.types import Incident, LogRecord, TimeRange
 
 HELP = (
     "You can ask: *why not X?*, *show the errors of X*, *what changed before 14:30?*, "
@@ -137,7 +138,7 @@ def _why_not(service: str, report: Report) -> FollowUpAnswer:
         lines += [f"- {md_escape(r)}" for r in c.reasons]
     else:
         lines.append(
-            f"- {md_code(service)} showed no significant anomaly in the incident window, so it was not a candidate."
+            f"- {md_code(service)} showed no significant anomaly in the window, so it was not a candidate."
         )
     ev = [e for e in report.evidence if e.service == service]
     lines.append(f"- Evidence items citing it: {len(ev)}.")
@@ -219,7 +220,7 @@ async def _zoom(question: str, report: Report, sources: Sources, now: datetime) 
     scores = robust_scores(
         series, baseline=TimeRange(data.start, zoom.start), anomaly_start=zoom.start, end=zoom.end
     )
-    ranking = combine({"metrics": metric_service_scores(scores)}, {})
+    ranking = combine({"metrics": metric_service_scores(scores)}, build_call_graph([], sources.call_graph))
     lines = [f"### Services ranked within {zoom.start:%H:%M}-{zoom.end:%H:%M} UTC (metrics only)", ""]
     for i, (svc, v) in enumerate(ranking.ranked[:5], 1):
         top = next((s for s in scores if s.series.service == svc), None)
@@ -263,7 +264,7 @@ async def _search(question: str, report: Report, sources: Sources) -> FollowUpAn
             found.append(f"- log source failed: {md_escape(str(exc))}")
             records = []
         usage["log_lines"] = len(records)
-        by = {}
+        by: dict[tuple[str, str], LogRecord] = {}
         for r in records:
             by.setdefault((r.service, r.level), r)
         found += [

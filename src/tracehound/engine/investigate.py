@@ -263,7 +263,7 @@ def _analyse(
         if v is None
     ]
     failed = [f.source for f in data.failures]
-    base = {
+    base: dict[str, Any] = {
         "understood": _understood(u),
         "window": window,
         "anomaly_start": sc.start,
@@ -293,7 +293,8 @@ def _analyse(
     evidence = _evidence(root, sc, data)
     for e in evidence:
         emit("evidence.found", "analyse", e.summary, evidence_kind=e.kind, service=e.service)
-    affected = [s for s, v in sc.ranking.combined.items() if v >= 0.3]
+    clear = {m.series.service for m in sc.metrics if m.score >= 5.0 and m.family in ("error", "latency")}
+    affected = [s for s, v in sc.ranking.combined.items() if v >= 0.3 or s in clear]
     front = _front(affected, build_call_graph(data.spans, sources.call_graph))
     summary = (
         f"{root} is the most likely root cause ({FAULT_LABELS.get(fault, fault)}), anomaly since "

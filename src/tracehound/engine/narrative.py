@@ -38,7 +38,7 @@ NEXT_STEPS: dict[str, tuple[str, ...]] = {
     ),
     "db_pool": (
         "Check {svc}'s database connection pool size, wait time and long-running or leaked connections.",
-        "Look for slow queries or locks in the database around {start}; consider raising the pool temporarily.",
+        "Look for slow queries or locks in the database around {start}; consider a bigger pool for now.",
     ),
     "latency": (
         "Check network and dependency latency of {svc} (DNS, TLS, load balancer, upstream provider).",
@@ -62,7 +62,7 @@ NEXT_STEPS: dict[str, tuple[str, ...]] = {
 def guess_fault(
     service: str, metric_scores: Sequence[MetricScore], changes: Sequence[Change], anomaly_start: datetime
 ) -> tuple[str, Change | None]:
-    """Fault type of ``service``: bad deploy when a change on it precedes the anomaly start, else its top family."""
+    """Fault type of ``service``: bad deploy if a change on it precedes the anomaly, else its top family."""
     recent = [
         c
         for c in changes
@@ -105,10 +105,11 @@ def confidence(
 
 def next_steps(fault: str, service: str, start: datetime, change: Change | None) -> tuple[str, ...]:
     change_text = f"{change.description} at {change.ts:%H:%M} UTC" if change else "none found"
-    return tuple(
+    steps = [
         s.format(svc=service, start=f"{start:%H:%M} UTC", hm=f"{start:%H:%M}", change=change_text)
         for s in NEXT_STEPS.get(fault, NEXT_STEPS["unknown"])
-    ) + ("These are suggestions only: tracehound takes no action.",)
+    ]
+    return (*steps, "These are suggestions only: tracehound takes no action.")
 
 
 def impact_text(
@@ -120,7 +121,7 @@ def impact_text(
     for m in scores:
         if m.series.service == front and m.family in ("error", "latency") and m.score >= 3:
             parts.append(
-                f"{m.series.name} {_num(m.baseline_value)} → {_num(m.incident_value)} {m.series.unit}".rstrip()
+                f"{m.series.name} {_num(m.baseline_value)} → {_num(m.incident_value)} {m.series.unit}".strip()
             )
     detail = "; ".join(parts[:3]) or "no clear change in its error or latency metrics"
     others = ", ".join(a for a in affected if a != front)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tracehound.connectors.registry import build_sources
 from tracehound.db.database import Database
-# TEMP-LAZY
+from tracehound.engine.followup import answer_follow_up
 from tracehound.engine.investigate import investigate
 from tracehound.engine.report import Report
 from tracehound.engine.types import Incident, ProgressEvent
@@ -97,8 +97,6 @@ async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
             report = await investigate(incident, sources, progress=sink.emit)
             outcome = TurnOutcome(report.to_markdown(), report.to_dict(), dict(report.usage))
         else:
-            from tracehound.engine.followup import answer_follow_up  # TEMP-LAZY
-
             question = next((text for role, text in reversed(history) if role == "user"), "")
             answer = await answer_follow_up(
                 question, incident=incident, report=Report.from_dict(stored_report), history=history,

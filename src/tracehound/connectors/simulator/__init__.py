@@ -1,4 +1,4 @@
-"""A deterministic simulated online shop (12 services) with fault injection, implementing the engine's ports."""
+"""A deterministic simulated online shop (12 services) with fault injection, implementing the ports."""
 
 from tracehound.connectors.simulator.sources import FaultSpec, SimulatorConfig, build_simulator_sources
 from tracehound.connectors.simulator.topology import EDGES, NAMES

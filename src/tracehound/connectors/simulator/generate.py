@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from tracehound.connectors.simulator.model import POOL_MAX, ActiveFault, State, compute_state
-from tracehound.connectors.simulator.topology import CALLS, INDEX, NAMES, SPEC, normal, text_key, uniform
-from tracehound.engine.types import Change, LogRecord, Series, Span, TimeRange
+from tracehound.connectors.simulator.topology import CALLS, INDEX, SPEC, normal, text_key, uniform
+from tracehound.engine.types import LogRecord, Series, TimeRange
 
 STEP = 30.0
 TRACES_PER_MINUTE = 20

@@ -119,7 +119,7 @@ def active_fault(config: SimulatorConfig, anchor: datetime) -> ActiveFault | Non
 
 
 def build_simulator_sources(config: SimulatorConfig, *, anchor: datetime) -> Sources:
-    """All four simulated sources plus the static call graph. A fault without a start begins at anchor - 10 min."""
+    """All four simulated sources plus the call graph; a fault without a start begins at anchor - 10 min."""
     fault = active_fault(config, anchor)
     return Sources(
         metrics=SimMetrics(config, fault, "metrics"),

@@ -71,15 +71,13 @@ def topo_leaves_first() -> list[str]:
     return order
 
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser on uint64 arrays (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        out: np.ndarray = x ^ (x >> np.uint64(31))
+        return out
 
 
 def uniform(seed: int, *keys: int, ts: np.ndarray) -> np.ndarray:
@@ -89,7 +87,8 @@ def uniform(seed: int, *keys: int, ts: np.ndarray) -> np.ndarray:
         for k in keys:
             h = _mix(h + np.uint64(k & 0xFFFFFFFF) * np.uint64(0x9E3779B97F4A7C15))
         h = _mix(h ^ ts.astype(np.int64).astype(np.uint64))
-    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    out: np.ndarray = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return out
 
 
 def normal(seed: int, *keys: int, ts: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Each signal is normalised by its maximum over services, the normalised signals are averaged with weights
 (renormalised over the signals that have data), and :func:`~tracehound.engine.rca.graph.propagate_blame`
-moves blame from victims to the anomalous services they call. Metric scores follow BARO's RobustScorer (service
-score = max over its metrics); traffic-only changes count less because they are usually a consequence.
+moves blame from victims to the anomalous services they call. Metric scores follow BARO's RobustScorer
+(service score = max over its metrics); traffic-only changes count less: they are usually a consequence.
 """
 
 from __future__ import annotations

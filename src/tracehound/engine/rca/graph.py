@@ -82,9 +82,10 @@ def propagate_blame(
     out: dict[str, float] = {}
     explained: dict[str, str] = {}
     for service, score in scores.items():
-        below = [c for c in downstream(graph, service, config.max_depth) if c in anomalous]
+        depths = downstream(graph, service, config.max_depth)
+        below = [c for c in depths if c in anomalous]
         if below and service in anomalous:
-            culprit = max(below, key=lambda c: absorbing.get(c, 0.0))
+            culprit = max(below, key=lambda c: (depths[c], absorbing.get(c, 0.0)))
             explained[service] = culprit
             out[service] = score * config.discount
         else:
