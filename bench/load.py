@@ -59,11 +59,24 @@ class LoadResult:
     rps: float
     latency: Latency
     first_error: str | None
+    samples: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["latency"] = self.latency.to_dict()
+        del out["samples"]
         return out
+
+    @classmethod
+    def merge(cls, parts: Sequence[LoadResult]) -> LoadResult:
+        """Several rounds of the same load as one result (requests and seconds add up)."""
+        samples = tuple(s for p in parts for s in p.samples)
+        seconds = sum(p.seconds for p in parts)
+        return cls(
+            requests=len(samples), errors=sum(p.errors for p in parts), seconds=round(seconds, 2),
+            rps=round(len(samples) / seconds, 1) if seconds > 0 else 0.0, latency=Latency.of(samples),
+            first_error=next((p.first_error for p in parts if p.first_error), None), samples=samples,
+        )
 
 
 async def _drive(
@@ -111,7 +124,7 @@ async def _drive(
     return LoadResult(
         requests=len(latencies), errors=len(errors), seconds=round(seconds, 2),
         rps=round(len(latencies) / seconds, 1) if seconds > 0 else 0.0, latency=Latency.of(latencies),
-        first_error=errors[0] if errors else None,
+        first_error=errors[0] if errors else None, samples=tuple(latencies),
     )
 
 
