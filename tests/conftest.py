@@ -20,7 +20,10 @@ def _pg_available() -> str | None:
         with psycopg.connect(PG_ADMIN, connect_timeout=3):
             return None
     except Exception as exc:
-        return f"PostgreSQL on 127.0.0.1:5432 is not reachable ({type(exc).__name__}); scripts/ensure-postgres.sh starts it"
+        return (
+            f"PostgreSQL on 127.0.0.1:5432 is not reachable ({type(exc).__name__}); "
+            "scripts/ensure-postgres.sh starts it"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -58,10 +58,12 @@ async def refresh_gauges(database: Database, metrics: Metrics) -> None:
             metrics.sessions.labels(status).set(0)
         for status, n in rows:
             metrics.sessions.labels(status).set(n)
-        depth = (await db.execute(
-            text(f"SELECT count(*) FROM {queue_table} WHERE queue_name = :q AND status = 'ENQUEUED'"),  # noqa: S608
-            {"q": QUEUE_NAME},
-        )).scalar_one()
+        depth = (
+            await db.execute(
+                text(f"SELECT count(*) FROM {queue_table} WHERE queue_name = :q AND status = 'ENQUEUED'"),  # noqa: S608
+                {"q": QUEUE_NAME},
+            )
+        ).scalar_one()
         metrics.queue_depth.set(depth)
 
 

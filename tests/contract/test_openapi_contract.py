@@ -118,8 +118,12 @@ def _conforms(schema: str, body: Any) -> None:
 
 
 def test_created_session_conforms_to_the_seed_session(api: Proc, tenant: Tenant) -> None:
-    r = httpx.post(f"{api.base_url}/v1/sessions", json={"input": INCIDENT, "time": "2024-03-15T14:30:00Z"},
-                   headers=tenant.headers(), timeout=30)
+    r = httpx.post(
+        f"{api.base_url}/v1/sessions",
+        json={"input": INCIDENT, "time": "2024-03-15T14:30:00Z"},
+        headers=tenant.headers(),
+        timeout=30,
+    )
     assert r.status_code == 201, r.text
     assert r.headers["content-type"].startswith("application/json")
     _conforms("Session", r.json())
@@ -127,8 +131,9 @@ def test_created_session_conforms_to_the_seed_session(api: Proc, tenant: Tenant)
 
 
 def test_got_session_with_messages_conforms_to_the_seed_session(api: Proc, tenant: Tenant) -> None:
-    created = httpx.post(f"{api.base_url}/v1/sessions", json={"input": INCIDENT}, headers=tenant.headers(),
-                         timeout=30).json()
+    created = httpx.post(
+        f"{api.base_url}/v1/sessions", json={"input": INCIDENT}, headers=tenant.headers(), timeout=30
+    ).json()
     wait_status(api.base_url, tenant.headers(), created["id"])
     r = httpx.get(f"{api.base_url}/v1/sessions/{created['id']}", headers=tenant.headers(), timeout=10)
     assert r.status_code == 200, r.text
@@ -141,15 +146,20 @@ def test_got_session_with_messages_conforms_to_the_seed_session(api: Proc, tenan
 
 def test_session_list_conforms_to_the_seed_session_list(api: Proc, tenant: Tenant) -> None:
     for i in range(3):
-        r = httpx.post(f"{api.base_url}/v1/sessions", json={"input": f"{INCIDENT} #{i}"}, headers=tenant.headers(),
-                       timeout=30)
+        r = httpx.post(
+            f"{api.base_url}/v1/sessions",
+            json={"input": f"{INCIDENT} #{i}"},
+            headers=tenant.headers(),
+            timeout=30,
+        )
         assert r.status_code == 201, r.text
     everything = httpx.get(f"{api.base_url}/v1/sessions", headers=tenant.headers(), timeout=10)
     assert everything.status_code == 200, everything.text
     _conforms("SessionList", everything.json())
     assert everything.json()["total"] == 3
-    paged = httpx.get(f"{api.base_url}/v1/sessions", params={"page": 2, "limit": 2}, headers=tenant.headers(),
-                      timeout=10)
+    paged = httpx.get(
+        f"{api.base_url}/v1/sessions", params={"page": 2, "limit": 2}, headers=tenant.headers(), timeout=10
+    )
     assert paged.status_code == 200, paged.text
     _conforms("SessionList", paged.json())
     assert (paged.json()["count"], paged.json()["prev"], paged.json()["next"]) == (1, 1, None)
@@ -185,8 +195,13 @@ def test_403_for_a_member_listing_is_the_seed_error(api: Proc, tenant: Tenant) -
 
 def test_the_validator_rejects_what_the_seed_forbids() -> None:
     """Guards the guard: a response that breaks the seed must not pass the validation used above."""
-    bad_session = {"id": "not-a-uuid", "status": "done", "input": 1, "created_at": "yesterday",
-                   "messages": [{"id": "m", "role": "bot"}]}
+    bad_session = {
+        "id": "not-a-uuid",
+        "status": "done",
+        "input": 1,
+        "created_at": "yesterday",
+        "messages": [{"id": "m", "role": "bot"}],
+    }
     errors = schema_errors("Session", bad_session)
     for fragment in ("id", "status", "input", "created_at", "messages/0"):
         assert any(e.startswith(fragment) for e in errors), (fragment, errors)

@@ -53,8 +53,9 @@ class Found:
         return f"[{self.mode}] {self.operation}: {self.title}\n    {self.detail}"
 
 
-def _run(api: Proc, operation: Any, mode: Any, headers: dict[str, str],
-         found: dict[tuple[str, str, str], Found]) -> int:
+def _run(
+    api: Proc, operation: Any, mode: Any, headers: dict[str, str], found: dict[tuple[str, str, str], Found]
+) -> int:
     """Send up to MAX_EXAMPLES cases of one operation in one generation mode; returns how many were sent."""
     calls = 0
 
@@ -78,8 +79,10 @@ def _run(api: Proc, operation: Any, mode: Any, headers: dict[str, str],
         except FailureGroup as group:
             for failure in group.exceptions:
                 detail = f"{failure.message[:500]} -> {response.status_code} {response.text[:300]}"
-                found.setdefault((operation.label, mode.value, failure.title),
-                                 Found(operation.label, mode.value, failure.title, detail))
+                found.setdefault(
+                    (operation.label, mode.value, failure.title),
+                    Found(operation.label, mode.value, failure.title, detail),
+                )
 
     try:
         check()

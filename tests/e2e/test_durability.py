@@ -15,8 +15,11 @@ from tests.support.tenants import Tenant, make_tenant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SLOW = {"seed": 5, "latency_seconds": 1.5, "fault": {"service": "payment", "type": "errors", "start": None,
-                                                     "duration_minutes": 60}}
+SLOW = {
+    "seed": 5,
+    "latency_seconds": 1.5,
+    "fault": {"service": "payment", "type": "errors", "start": None, "duration_minutes": 60},
+}
 
 
 def _start_session(base: str, t: Tenant) -> str:

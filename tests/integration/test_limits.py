@@ -18,10 +18,12 @@ SLOW = {"seed": 3, "latency_seconds": 3}  # investigations stay running for seve
 
 async def _burst(bases: list[str], headers: dict[str, str], bodies: list[dict[str, object]]) -> list[httpx.Response]:
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as client:
-        return await asyncio.gather(*(
-            client.post(f"{bases[i % len(bases)]}/v1/sessions", json=body, headers=headers)
-            for i, body in enumerate(bodies)
-        ))
+        return await asyncio.gather(
+            *(
+                client.post(f"{bases[i % len(bases)]}/v1/sessions", json=body, headers=headers)
+                for i, body in enumerate(bodies)
+            )
+        )
 
 
 def _assert_exactly_five(responses: list[httpx.Response]) -> None:

@@ -52,8 +52,12 @@ def test_session_reaches_idle_with_a_report_and_ordered_messages(api: Proc, tena
 def test_follow_up_is_accepted_with_message_ids_and_answered(api: Proc, tenant: Tenant) -> None:
     sid = create(api, tenant, {"input": INCIDENT}).json()["id"]
     wait_status(api.base_url, tenant.headers(), sid)
-    r = httpx.post(f"{api.base_url}/v1/sessions/{sid}/messages", json={"input": "why not checkout?"},
-                   headers=tenant.headers(admin=False), timeout=30)
+    r = httpx.post(
+        f"{api.base_url}/v1/sessions/{sid}/messages",
+        json={"input": "why not checkout?"},
+        headers=tenant.headers(admin=False),
+        timeout=30,
+    )
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["status"] == "follow_up_running"
@@ -69,8 +73,12 @@ def test_follow_up_is_accepted_with_message_ids_and_answered(api: Proc, tenant: 
 def test_follow_up_while_running_is_409_with_retry_after(api: Proc, shared_db_url: str) -> None:
     slow = make_tenant(shared_db_url, sim={"seed": 1, "latency_seconds": 2})
     sid = create(api, slow, {"input": INCIDENT}).json()["id"]
-    r = httpx.post(f"{api.base_url}/v1/sessions/{sid}/messages", json={"input": "and now?"},
-                   headers=slow.headers(), timeout=30)
+    r = httpx.post(
+        f"{api.base_url}/v1/sessions/{sid}/messages",
+        json={"input": "and now?"},
+        headers=slow.headers(),
+        timeout=30,
+    )
     assert r.status_code == 409
     assert r.json()["error"]["retry_after"] == int(r.headers["Retry-After"]) > 0
     assert "idle" in r.json()["error"]["message"]
@@ -111,7 +119,12 @@ def test_list_pages_newest_first_with_counts(api: Proc, shared_db_url: str) -> N
     ids = [create(api, t, {"input": f"incident {i}"}).json()["id"] for i in range(5)]
     everything = httpx.get(f"{api.base_url}/v1/sessions", headers=t.headers(), timeout=10).json()
     assert [s["id"] for s in everything["sessions"]] == ids[::-1]
-    assert (everything["count"], everything["total"], everything["prev"], everything["next"]) == (5, 5, None, None)
+    assert (everything["count"], everything["total"], everything["prev"], everything["next"]) == (
+        5,
+        5,
+        None,
+        None,
+    )
     assert all(s["messages"] is None for s in everything["sessions"])
     p2 = httpx.get(f"{api.base_url}/v1/sessions", params={"page": 2, "limit": 2}, headers=t.headers(), timeout=10)
     body = p2.json()
@@ -135,8 +148,12 @@ def test_missing_malformed_unknown_and_revoked_keys_are_401(api: Proc, tenant: T
     from tracehound.auth import service as auth
 
     url = f"{api.base_url}/v1/sessions/{uuid.uuid4()}"
-    cases = [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer nope"},
-             {"Authorization": "Bearer trv_ak_" + "A" * 43}]
+    cases = [
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Bearer trv_ak_" + "A" * 43},
+    ]
     for headers in cases:
         r = httpx.get(url, headers=headers, timeout=10)
         assert r.status_code == 401, headers

@@ -40,5 +40,7 @@ def validator(schema_name: str) -> Any:
 
 def schema_errors(schema_name: str, instance: Any) -> list[str]:
     """Every way ``instance`` violates the seed's ``schema_name`` (empty when it conforms)."""
-    return [f"{'/'.join(map(str, e.instance_path)) or '<root>'}: {e.message}"
-            for e in validator(schema_name).iter_errors(instance)]
+    return [
+        f"{'/'.join(map(str, e.instance_path)) or '<root>'}: {e.message}"
+        for e in validator(schema_name).iter_errors(instance)
+    ]

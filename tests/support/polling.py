@@ -6,8 +6,13 @@ from typing import Any
 import httpx
 
 
-def wait_status(base: str, headers: dict[str, str], session_id: str, statuses: tuple[str, ...] = ("idle", "failed"),
-                timeout: float = 60) -> dict[str, Any]:
+def wait_status(
+    base: str,
+    headers: dict[str, str],
+    session_id: str,
+    statuses: tuple[str, ...] = ("idle", "failed"),
+    timeout: float = 60,
+) -> dict[str, Any]:
     """Poll like the Traversal guide's client until the session reaches one of ``statuses``."""
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {}

@@ -37,7 +37,10 @@ class Proc:
     def start(self, *, wait_ready: bool = True, timeout: float = 60) -> Proc:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "tracehound", *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "tracehound", *self.args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         if wait_ready and self.port is not None:
             deadline = time.monotonic() + timeout
@@ -78,23 +81,30 @@ class Proc:
 
 def process_env(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHOUND_")}
-    env.update({
-        "TRACEHOUND_DATABASE_URL": database_url,
-        "TRACEHOUND_DATA_DIR": str(data_dir),
-        "TRACEHOUND_LOG_LEVEL": "INFO",
-        "TRACEHOUND_HEARTBEAT_INTERVAL_SECONDS": "1",
-        "TRACEHOUND_HEARTBEAT_TTL_SECONDS": "4",
-        "TRACEHOUND_SWEEP_INTERVAL_SECONDS": "1",
-    })
+    env.update(
+        {
+            "TRACEHOUND_DATABASE_URL": database_url,
+            "TRACEHOUND_DATA_DIR": str(data_dir),
+            "TRACEHOUND_LOG_LEVEL": "INFO",
+            "TRACEHOUND_HEARTBEAT_INTERVAL_SECONDS": "1",
+            "TRACEHOUND_HEARTBEAT_TTL_SECONDS": "4",
+            "TRACEHOUND_SWEEP_INTERVAL_SECONDS": "1",
+        }
+    )
     env.update(overrides)
     return env
 
 
-def server(database_url: str, tmp: Path, *, name: str = "server", extra_args: list[str] | None = None,
-           **env: str) -> Proc:
+def server(
+    database_url: str, tmp: Path, *, name: str = "server", extra_args: list[str] | None = None, **env: str
+) -> Proc:
     port = free_port()
-    return Proc(["serve", "--port", str(port), *(extra_args or [])], process_env(database_url, tmp, **env),
-                tmp / f"{name}.log", port)
+    return Proc(
+        ["serve", "--port", str(port), *(extra_args or [])],
+        process_env(database_url, tmp, **env),
+        tmp / f"{name}.log",
+        port,
+    )
 
 
 def worker(database_url: str, tmp: Path, *, name: str, **env: str) -> Proc:

@@ -18,7 +18,10 @@ from tracehound.sources import service as sources
 
 T = TypeVar("T")
 
-DEMO_SIM = {"seed": 7, "fault": {"service": "payment", "type": "errors", "start": None, "duration_minutes": 60}}
+DEMO_SIM = {
+    "seed": 7,
+    "fault": {"service": "payment", "type": "errors", "start": None, "duration_minutes": 60},
+}
 
 
 def run(database_url: str, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -45,8 +48,13 @@ class Tenant:
         return {"Authorization": f"Bearer {self.admin_key if admin else self.member_key}"}
 
 
-def make_tenant(database_url: str, *, sim: dict[str, Any] | None = DEMO_SIM, max_running: int = 5,
-                api_enabled: bool = True) -> Tenant:
+def make_tenant(
+    database_url: str,
+    *,
+    sim: dict[str, Any] | None = DEMO_SIM,
+    max_running: int = 5,
+    api_enabled: bool = True,
+) -> Tenant:
     name = f"org-{uuid.uuid4().hex[:10]}"
 
     async def go(db: AsyncSession) -> Tenant:
@@ -67,10 +75,14 @@ def stored_counts(database_url: str, org_id: str) -> tuple[int, int]:
 
     async def go(db: AsyncSession) -> tuple[int, int]:
         n_sessions = (await db.execute(select(func.count()).where(Session.org_id == org_id))).scalar_one()
-        n_messages = (await db.execute(
-            select(func.count()).select_from(Message).join(Session, Session.id == Message.session_id)
-            .where(Session.org_id == org_id)
-        )).scalar_one()
+        n_messages = (
+            await db.execute(
+                select(func.count())
+                .select_from(Message)
+                .join(Session, Session.id == Message.session_id)
+                .where(Session.org_id == org_id)
+            )
+        ).scalar_one()
         return int(n_sessions), int(n_messages)
 
     return run(database_url, go)

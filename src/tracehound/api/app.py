@@ -20,7 +20,10 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def create_app(
-    state: AppState, *, metrics: Metrics | None = None, lifespan: Lifespan | None = None,
+    state: AppState,
+    *,
+    metrics: Metrics | None = None,
+    lifespan: Lifespan | None = None,
     max_body_bytes: int = 1_048_576,
 ) -> FastAPI:
     @asynccontextmanager

@@ -23,9 +23,17 @@ MESSAGE = {
     "required": ["id", "role", "markdown_content", "created_at"],
     "properties": {
         "id": {"type": "string", "description": "Unique message identifier.", "example": "msg-001-uuid"},
-        "role": {"type": "string", "enum": ["user", "assistant"], "description": "The author of the message."},
+        "role": {
+            "type": "string",
+            "enum": ["user", "assistant"],
+            "description": "The author of the message.",
+        },
         "markdown_content": {"type": "string", "description": "Message content in Markdown."},
-        "created_at": {"type": "string", "format": "date-time", "description": "When the message was created (UTC)."},
+        "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the message was created (UTC).",
+        },
     },
 }
 
@@ -37,7 +45,11 @@ SESSION = {
         "status": {"$ref": "#/components/schemas/SessionStatus"},
         "title": {"type": ["string", "null"], "description": "Human-readable session title."},
         "input": {"type": "string", "description": "The original incident description or question."},
-        "created_at": {"type": "string", "format": "date-time", "description": "When the session was created (UTC)."},
+        "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the session was created (UTC).",
+        },
         "updated_at": {**DT_NULL, "description": "When the session was last updated (UTC)."},
         "messages": {
             "type": ["array", "null"],
@@ -46,11 +58,18 @@ SESSION = {
         },
         # --- additive (tracehound / Everruns-style) ---
         "time": {**DT_NULL, "description": "The incident time given on create (UTC), if any."},
-        "tags": {"type": "array", "items": {"type": "string"}, "description": "Tags for organizing sessions."},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Tags for organizing sessions.",
+        },
         "started_at": {**DT_NULL, "description": "When the investigation started executing."},
         "finished_at": {**DT_NULL, "description": "When the last turn finished (completed or failed)."},
         "preview": {"type": ["string", "null"], "description": "The first user message, truncated."},
-        "output_preview": {"type": ["string", "null"], "description": "The last assistant answer, truncated."},
+        "output_preview": {
+            "type": ["string", "null"],
+            "description": "The last assistant answer, truncated.",
+        },
         "usage": {
             "type": ["object", "null"],
             "description": "What the investigation consumed: data points, log lines, spans, queries, wall time.",
@@ -86,8 +105,11 @@ SESSION_LIST = {
     "type": "object",
     "required": ["sessions", "count", "total"],
     "properties": {
-        "sessions": {"type": "array", "description": "Sessions on the current page.",
-                     "items": {"$ref": "#/components/schemas/Session"}},
+        "sessions": {
+            "type": "array",
+            "description": "Sessions on the current page.",
+            "items": {"$ref": "#/components/schemas/Session"},
+        },
         "count": {"type": "integer", "description": "Number of sessions on this page."},
         "prev": {"type": ["integer", "null"], "description": "Previous page number. `null` if first page."},
         "next": {"type": ["integer", "null"], "description": "Next page number. `null` if last page."},
@@ -121,12 +143,22 @@ SESSION_CREATE = {
     "properties": {
         "input": {"type": "string", "minLength": 1, "description": "The incident description or question."},
         "title": {"type": ["string", "null"], "maxLength": 256, "description": "Auto-generated if omitted."},
-        "time": {"type": ["string", "null"], "format": "date-time",
-                 "description": "ISO-8601 timestamp of when the incident occurred."},
-        "idempotency_key": {"type": ["string", "null"], "minLength": 1, "maxLength": 128,
-                            "description": "Same key returns the original session with 200 OK."},
-        "tags": {"type": ["array", "null"], "maxItems": 20,
-                 "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+        "time": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "ISO-8601 timestamp of when the incident occurred.",
+        },
+        "idempotency_key": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 128,
+            "description": "Same key returns the original session with 200 OK.",
+        },
+        "tags": {
+            "type": ["array", "null"],
+            "maxItems": 20,
+            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+        },
     },
 }
 
@@ -138,8 +170,10 @@ MESSAGE_CREATE = {
 
 
 def _err(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 RESPONSES = {
@@ -149,8 +183,9 @@ RESPONSES = {
     "NotFound": _err("Session does not exist or does not belong to your organization."),
     "Conflict": _err("Session is not `idle`. Includes `retry_after`."),
     "PayloadTooLarge": _err("The request body is larger than the server accepts (1 MiB by default)."),
-    "TooManyRequests": _err("Organization has reached its limit of concurrent running sessions. "
-                            "Includes `retry_after` (default 30s)."),
+    "TooManyRequests": _err(
+        "Organization has reached its limit of concurrent running sessions. Includes `retry_after` (default 30s)."
+    ),
     "InternalServerError": _err("An unexpected error occurred on the server."),
     "ServiceUnavailable": _err("The database or the workflow engine is unavailable."),
 }
@@ -161,16 +196,26 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _json_body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
 
 
 def _ok(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
 
 
-SESSION_ID_PARAM = {"name": "session_id", "in": "path", "required": True, "description": "The session's UUID.",
-                    "schema": {"type": "string"}}
+SESSION_ID_PARAM = {
+    "name": "session_id",
+    "in": "path",
+    "required": True,
+    "description": "The session's UUID.",
+    "schema": {"type": "string"},
+}
 
 PATHS: dict[str, Any] = {
     "/v1/sessions": {
@@ -182,10 +227,20 @@ PATHS: dict[str, Any] = {
             "omitted, all sessions are returned in a\nsingle response.\n",
             "operationId": "listSessions",
             "parameters": [
-                {"name": "page", "in": "query", "required": False, "description": "Page number (1-indexed).",
-                 "schema": {"type": "integer", "minimum": 1}},
-                {"name": "limit", "in": "query", "required": False, "description": "Number of sessions per page.",
-                 "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "page",
+                    "in": "query",
+                    "required": False,
+                    "description": "Page number (1-indexed).",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "Number of sessions per page.",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
             ],
             "responses": {
                 "200": _ok("A page of sessions.", "SessionList"),
@@ -284,19 +339,27 @@ def apply(doc: dict[str, Any]) -> dict[str, Any]:
                 responses["400"] = _ref("BadRequest")
             if path.startswith("/v1/"):
                 op.setdefault("security", [{"bearerAuth": []}])
-                for code, name in (("401", "Unauthorized"), ("403", "Forbidden"), ("500", "InternalServerError"),
-                                   ("503", "ServiceUnavailable")):
+                for code, name in (
+                    ("401", "Unauthorized"),
+                    ("403", "Forbidden"),
+                    ("500", "InternalServerError"),
+                    ("503", "ServiceUnavailable"),
+                ):
                     responses.setdefault(code, _ref(name))
                 if "{session_id}" in path:
                     responses.setdefault("404", _ref("NotFound"))
     components = doc.setdefault("components", {})
-    generated = {k: v for k, v in components.get("schemas", {}).items()
-                 if k not in ("HTTPValidationError", "ValidationError")}
+    generated = {
+        k: v for k, v in components.get("schemas", {}).items() if k not in ("HTTPValidationError", "ValidationError")
+    }
     components["schemas"] = {**generated, **deepcopy(SCHEMAS)}
     components["responses"] = deepcopy(RESPONSES)
     components["securitySchemes"] = {
-        "bearerAuth": {"type": "http", "scheme": "bearer",
-                       "description": "Bearer token in the `Authorization` header, e.g. "
-                       "`Authorization: Bearer trv_ak_...`. Each key is bound to a user and an organization."}
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Bearer token in the `Authorization` header, e.g. "
+            "`Authorization: Bearer trv_ak_...`. Each key is bound to a user and an organization.",
+        }
     }
     return doc

@@ -20,15 +20,23 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "tracehound_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+            "tracehound_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "tracehound_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            "tracehound_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.sessions = Gauge("tracehound_sessions", "Sessions by status", ["status"], registry=self.registry)
         self.queue_depth = Gauge(
-            "tracehound_queue_depth", "Turns waiting for a worker (enqueued, not started)", registry=self.registry
+            "tracehound_queue_depth",
+            "Turns waiting for a worker (enqueued, not started)",
+            registry=self.registry,
         )
 
 
@@ -90,11 +98,25 @@ class ObservabilityMiddleware:
 
     async def _reject_large(self, send: Send, rid: str, status: dict[str, int]) -> None:
         status["code"] = 413
-        body = orjson.dumps({"error": {"message": f"The request body is larger than {self.max_body_bytes} bytes.",
-                                       "retry_after": None}})
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", rid.encode("latin-1"))]})
+        body = orjson.dumps(
+            {
+                "error": {
+                    "message": f"The request body is larger than {self.max_body_bytes} bytes.",
+                    "retry_after": None,
+                }
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode("latin-1")),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _record(self, scope: Scope, code: int, start: float) -> None:
@@ -122,8 +144,10 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         class _Json(logging.Formatter):
             def format(self, record: logging.LogRecord) -> str:
                 doc: dict[str, Any] = {
-                    "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                    "logger": record.name, "request_id": getattr(record, "request_id", "-"),
+                    "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+                    "level": record.levelname,
+                    "logger": record.name,
+                    "request_id": getattr(record, "request_id", "-"),
                     "message": record.getMessage(),
                 }
                 if record.exc_info:
@@ -132,9 +156,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
 
         handler.setFormatter(_Json())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -72,18 +72,14 @@ async def get_org(db: AsyncSession, name: str) -> Organization:
     return org
 
 
-async def create_org(
-    db: AsyncSession, *, name: str, api_enabled: bool = True, max_running: int = 5
-) -> Organization:
+async def create_org(db: AsyncSession, *, name: str, api_enabled: bool = True, max_running: int = 5) -> Organization:
     if not _ORG_NAME.match(name):
         raise InvalidRequest("name: use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     if max_running < 1:
         raise InvalidRequest("max_running: must be at least 1.")
     if await repo.org_by_name(db, name) is not None:
         raise InvalidRequest(f"name: an organization named '{name}' already exists.")
-    org = Organization(
-        id=new_id(), name=name, api_enabled=api_enabled, max_running=max_running, created_at=utcnow()
-    )
+    org = Organization(id=new_id(), name=name, api_enabled=api_enabled, max_running=max_running, created_at=utcnow())
     db.add(org)
     await db.flush()
     return org

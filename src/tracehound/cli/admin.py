@@ -119,7 +119,13 @@ def key_list(org: Annotated[str, typer.Option("--org", help="Organization name."
 
     async def go(db: AsyncSession) -> list[tuple[str, str, str, str, str]]:
         return [
-            (k.id, k.key_prefix + "…", u.email, isoformat_z(k.created_at) or "", isoformat_z(k.revoked_at) or "")
+            (
+                k.id,
+                k.key_prefix + "…",
+                u.email,
+                isoformat_z(k.created_at) or "",
+                isoformat_z(k.revoked_at) or "",
+            )
             for k, u in await auth.list_keys(db, org_name=org)
         ]
 

@@ -25,7 +25,10 @@ from tracehound.sources import service as sources
 
 DEMO_ORG = "demo"
 DEMO_ADMIN = "admin@demo.local"
-DEMO_FAULT = {"seed": 7, "fault": {"service": "payment", "type": "errors", "start": None, "duration_minutes": 60}}
+DEMO_FAULT = {
+    "seed": 7,
+    "fault": {"service": "payment", "type": "errors", "start": None, "duration_minutes": 60},
+}
 
 
 def provision() -> str:
@@ -35,8 +38,7 @@ def provision() -> str:
         org = await auth_repo.org_by_name(db, DEMO_ORG) or await auth.create_org(db, name=DEMO_ORG)
         org.api_enabled = True
         await auth.add_user(db, org_name=DEMO_ORG, email=DEMO_ADMIN, role="admin")
-        await sources.add_source(db, org_id=org.id, name="simulator", kind="simulator", config=DEMO_FAULT,
-                                 replace=True)
+        await sources.add_source(db, org_id=org.id, name="simulator", kind="simulator", config=DEMO_FAULT, replace=True)
         for key, _user in await auth_repo.keys_of_org(db, org.id):
             if key.name == "demo" and key.revoked_at is None:
                 key.revoked_at = utcnow()
@@ -103,8 +105,13 @@ def run_demo(*, exit_after: bool, port: int | None = None) -> None:
         "input": f"Checkout is returning 500 errors since {incident_time:%H:%M} UTC; customers cannot pay.",
         "time": incident_time.isoformat().replace("+00:00", "Z"),
     }
-    console.print(Panel.fit(f"URL      {base}\nAPI key  {key}\nincident {body['input']}",
-                            title="tracehound demo", border_style="cyan"))
+    console.print(
+        Panel.fit(
+            f"URL      {base}\nAPI key  {key}\nincident {body['input']}",
+            title="tracehound demo",
+            border_style="cyan",
+        )
+    )
     r = httpx.post(f"{base}/v1/sessions", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     if r.status_code not in (200, 201):
         err_console.print(f"could not create the session: {r.status_code} {r.text}")
@@ -112,8 +119,10 @@ def run_demo(*, exit_after: bool, port: int | None = None) -> None:
     session = follow(base, key, r.json()["id"])
     answer = next((m for m in reversed(session["messages"]) if m["role"] == "assistant"), None)
     console.print(Markdown(answer["markdown_content"] if answer else "(no answer)"))
-    console.print(f"\nsession {session['id']} is [bold]{session['status']}[/bold]. Try:\n"
-                  f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/sessions/{session['id']}")
+    console.print(
+        f"\nsession {session['id']} is [bold]{session['status']}[/bold]. Try:\n"
+        f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/sessions/{session['id']}"
+    )
     if proc is None:
         return
     if exit_after:

@@ -28,7 +28,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
     api_only: Annotated[
-        bool, typer.Option("--api-only", help="Serve the API only; investigations run in `tracehound worker`.")
+        bool,
+        typer.Option("--api-only", help="Serve the API only; investigations run in `tracehound worker`."),
     ] = False,
     executor_id: Annotated[str | None, typer.Option(help="Worker identity (default: local on SQLite).")] = None,
 ) -> None:
@@ -41,8 +42,16 @@ def serve(
     cfg = settings()
     configure_logging(cfg.log_level, cfg.log_format)
     application = build_app(cfg, run_worker=not api_only, executor_id=executor_id)
-    uvicorn.run(application, host=host or cfg.host, port=port or cfg.port, log_config=None, access_log=False,
-                loop="uvloop", http="httptools", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        application,
+        host=host or cfg.host,
+        port=port or cfg.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
 
 
 @app.command()

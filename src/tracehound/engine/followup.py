@@ -137,15 +137,11 @@ def _why_not(service: str, report: Report) -> FollowUpAnswer:
         )
         lines += [f"- {md_escape(r)}" for r in c.reasons]
     else:
-        lines.append(
-            f"- {md_code(service)} showed no significant anomaly in the window, so it was not a candidate."
-        )
+        lines.append(f"- {md_code(service)} showed no significant anomaly in the window, so it was not a candidate.")
     ev = [e for e in report.evidence if e.service == service]
     lines.append(f"- Evidence items citing it: {len(ev)}.")
     if top:
-        lines.append(
-            f"- The root cause {md_code(top.service)} has: " + md_escape("; ".join(top.reasons), 400)
-        )
+        lines.append(f"- The root cause {md_code(top.service)} has: " + md_escape("; ".join(top.reasons), 400))
     return FollowUpAnswer("\n".join(lines), _usage())
 
 
@@ -165,17 +161,13 @@ async def _logs(service: str | None, report: Report, sources: Sources) -> Follow
     except Exception as exc:  # report the failure to the user
         return FollowUpAnswer(f"The log source failed: {md_escape(str(exc))}", usage)
     usage["log_lines"] = len(records)
-    counts = template_counts(
-        records, baseline=TimeRange(window.start, start), anomaly_start=start, end=window.end
-    )
+    counts = template_counts(records, baseline=TimeRange(window.start, start), anomaly_start=start, end=window.end)
     lines = [f"### Error and warning logs of {md_code(service)} since {start:%H:%M} UTC", ""]
     if not counts:
         lines.append("No ERROR or WARN lines after the anomaly start.")
     lines += ["| level | template | after | before | example |", "|---|---|---|---|---|"] if counts else []
     for c in counts[:8]:
-        lines.append(
-            f"| {c.level} | {md_code(c.template, 120)} | {c.after} | {c.before} | {md_code(c.example, 160)} |"
-        )
+        lines.append(f"| {c.level} | {md_code(c.template, 120)} | {c.after} | {c.before} | {md_code(c.example, 160)} |")
     return FollowUpAnswer("\n".join(lines), usage)
 
 
@@ -192,9 +184,7 @@ async def _changes(question: str, report: Report, sources: Sources, now: datetim
     except Exception as exc:  # report the failure to the user
         return FollowUpAnswer(f"The change source failed: {md_escape(str(exc))}", usage)
     lines = [f"### Changes in the 2 hours before {until:%Y-%m-%d %H:%M} UTC", ""]
-    lines += [
-        f"- {c.ts:%H:%M} UTC {md_code(c.service)} {c.kind}: {md_escape(c.description)}" for c in changes
-    ]
+    lines += [f"- {c.ts:%H:%M} UTC {md_code(c.service)} {c.kind}: {md_escape(c.description)}" for c in changes]
     return FollowUpAnswer("\n".join(lines if changes else [*lines, "No changes recorded."]), usage)
 
 
@@ -203,9 +193,7 @@ async def _zoom(question: str, report: Report, sources: Sources, now: datetime) 
     m = re.search(r"(\d{1,2}:\d{2})\s*(?:-|to|–|and)\s*(\d{1,2}:\d{2})", question)
     ref = report.window.end if report.window else now
     if m is None or sources.metrics is None:
-        return FollowUpAnswer(
-            "Give a range like `14:25-14:35` (and connect a metrics source) to zoom in.", usage
-        )
+        return FollowUpAnswer("Give a range like `14:25-14:35` (and connect a metrics source) to zoom in.", usage)
     a, b = parse_time(m.group(1), ref), parse_time(m.group(2), ref)
     if a is None or b is None or b[0] <= a[0]:
         return FollowUpAnswer("I could not read that time range.", usage)
@@ -217,9 +205,7 @@ async def _zoom(question: str, report: Report, sources: Sources, now: datetime) 
     except Exception as exc:  # report the failure to the user
         return FollowUpAnswer(f"The metrics source failed: {md_escape(str(exc))}", usage)
     usage["data_points"] = sum(len(s.values) for s in series)
-    scores = robust_scores(
-        series, baseline=TimeRange(data.start, zoom.start), anomaly_start=zoom.start, end=zoom.end
-    )
+    scores = robust_scores(series, baseline=TimeRange(data.start, zoom.start), anomaly_start=zoom.start, end=zoom.end)
     ranking = combine({"metrics": metric_service_scores(scores)}, build_call_graph([], sources.call_graph))
     lines = [f"### Services ranked within {zoom.start:%H:%M}-{zoom.end:%H:%M} UTC (metrics only)", ""]
     for i, (svc, v) in enumerate(ranking.ranked[:5], 1):
@@ -255,11 +241,7 @@ async def _search(question: str, report: Report, sources: Sources) -> FollowUpAn
     if sources.logs is not None and report.window is not None:
         usage["queries"] += 1
         try:
-            records = [
-                r
-                for r in await sources.logs.logs(window)
-                if sum(st in r.message.lower() for st in stems) >= 1
-            ]
+            records = [r for r in await sources.logs.logs(window) if sum(st in r.message.lower() for st in stems) >= 1]
         except Exception as exc:  # keep the metric findings
             found.append(f"- log source failed: {md_escape(str(exc))}")
             records = []

@@ -61,9 +61,7 @@ class _Data:
     changes: list[Change] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0}
-    )
+    usage: dict[str, int] = field(default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0})
 
 
 class _Progress:
@@ -86,9 +84,7 @@ async def _read(data: _Data, kind: str, name: str, call: Awaitable[Sequence[T]])
     return out
 
 
-def windows(
-    incident_time: datetime, created_at: datetime, config: InvestigationConfig
-) -> tuple[TimeRange, datetime]:
+def windows(incident_time: datetime, created_at: datetime, config: InvestigationConfig) -> tuple[TimeRange, datetime]:
     """(whole data window, incident time) for an incident time T."""
     end = min(incident_time + config.after, max(created_at, incident_time + timedelta(minutes=2)))
     return TimeRange(incident_time - config.lookback, end), incident_time
@@ -102,9 +98,7 @@ async def fetch(sources: Sources, window: TimeRange, config: InvestigationConfig
     if sources.logs is not None:
         jobs.append(_read(data, "logs", sources.logs.name, sources.logs.logs(window, limit=config.log_limit)))
     if sources.traces is not None:
-        jobs.append(
-            _read(data, "traces", sources.traces.name, sources.traces.spans(window, limit=config.span_limit))
-        )
+        jobs.append(_read(data, "traces", sources.traces.name, sources.traces.spans(window, limit=config.span_limit)))
     if sources.changes is not None:
         jobs.append(_read(data, "changes", sources.changes.name, sources.changes.changes(window)))
     results = await asyncio.gather(*jobs)
@@ -133,9 +127,7 @@ def empty_report(incident: Incident, understood: dict[str, Any]) -> Report:
         confidence="Low",
         confidence_reason="No data source is connected.",
         impact="Unknown: no telemetry.",
-        next_steps=(
-            "Connect a data source with `tracehound source add` (simulator or Prometheus), then retry.",
-        ),
+        next_steps=("Connect a data source with `tracehound source add` (simulator or Prometheus), then retry.",),
         understood=understood,
         sources_missing=("metrics", "logs", "traces", "changes"),
         usage={"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0},
@@ -185,14 +177,8 @@ async def investigate(
     data = await fetch(sources, window, config)
     data.failures += [f for f in early_failures if f.source not in {g.source for g in data.failures}]
     if not known:
-        seen = (
-            {s.service for s in data.series}
-            | {r.service for r in data.logs}
-            | {s.service for s in data.spans}
-        )
-        u = Understanding(
-            u.time, u.time_source, match_services(incident.text, sorted(seen)), u.symptom, u.time_phrase
-        )
+        seen = {s.service for s in data.series} | {r.service for r in data.logs} | {s.service for s in data.spans}
+        u = Understanding(u.time, u.time_source, match_services(incident.text, sorted(seen)), u.symptom, u.time_phrase)
     for f in data.failures:
         emit("evidence.found", "collect", f"Source failed: {f.source}", source=f.source, error=f.error)
     emit("step.completed", "collect", ", ".join(f"{k}={v}" for k, v in data.usage.items()))
@@ -210,20 +196,14 @@ class _Scores:
     ranking: Ranking
 
 
-def _score(
-    data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig
-) -> _Scores:
+def _score(data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig) -> _Scores:
     pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - config.search_before))
     cp = find_anomaly_start(data.series, baseline=pre, incident_time=t, end=window.end)
     start = cp.start
     baseline = TimeRange(window.start, max(window.start + timedelta(minutes=3), start - config.gap))
     metrics = robust_scores(data.series, baseline=baseline, anomaly_start=start, end=window.end)
     logs = log_anomalies(data.logs, baseline=baseline, anomaly_start=start, end=window.end)
-    traces = (
-        analyze_traces(data.spans, baseline=baseline, anomaly_start=start, end=window.end)
-        if data.spans
-        else None
-    )
+    traces = analyze_traces(data.spans, baseline=baseline, anomaly_start=start, end=window.end) if data.spans else None
     signals: dict[str, dict[str, float]] = {}
     if data.series:
         signals["metrics"] = metric_service_scores(metrics)
@@ -299,11 +279,7 @@ def _analyse(
     summary = (
         f"{root} is the most likely root cause ({FAULT_LABELS.get(fault, fault)}), anomaly since "
         f"{sc.start:%Y-%m-%d %H:%M} UTC"
-        + (
-            f"; {', '.join(a for a in affected if a != root)} degraded as a consequence."
-            if len(affected) > 1
-            else "."
-        )
+        + (f"; {', '.join(a for a in affected if a != root)} degraded as a consequence." if len(affected) > 1 else ".")
     )
     return Report(
         summary=summary,
@@ -332,12 +308,8 @@ def _candidate(service: str, score: float, sc: _Scores, data: _Data) -> Candidat
     fault, change = guess_fault(service, sc.metrics, data.changes, sc.start)
     reasons = []
     top = [m for m in sc.metrics if m.series.service == service][:2]
-    reasons += [
-        f"{m.series.name} {'up' if m.direction > 0 else 'down'} {m.score:.1f} robust units" for m in top
-    ]
-    reasons += [
-        f"{k} signal {v.get(service, 0.0):.2f}" for k, v in sc.ranking.signals.items() if v.get(service)
-    ]
+    reasons += [f"{m.series.name} {'up' if m.direction > 0 else 'down'} {m.score:.1f} robust units" for m in top]
+    reasons += [f"{k} signal {v.get(service, 0.0):.2f}" for k, v in sc.ranking.signals.items() if v.get(service)]
     if service in sc.ranking.explained_by:
         reasons.append(f"likely a victim of downstream {sc.ranking.explained_by[service]}")
     if change is not None:
@@ -435,17 +407,13 @@ def _evidence(root: str, sc: _Scores, data: _Data) -> tuple[Evidence, ...]:
 def _timeline(data: _Data, sc: _Scores, root: str | None) -> tuple[TimelineEntry, ...]:
     items = [TimelineEntry(c.ts, f"{c.kind} on {c.service}: {c.description}") for c in data.changes]
     items.append(
-        TimelineEntry(
-            sc.start, "anomaly starts" + ("" if sc.detected else " (incident time; no clear shift)")
-        )
+        TimelineEntry(sc.start, "anomaly starts" + ("" if sc.detected else " (incident time; no clear shift)"))
     )
     errors = [f for f in sc.logs if f.level in ("ERROR", "FATAL", "CRITICAL") and f.first_seen is not None]
     if errors:
         first = min(errors, key=lambda f: f.first_seen or sc.start)
         if first.first_seen is not None:
-            items.append(
-                TimelineEntry(first.first_seen, f"first new error log on {first.service}: {first.example}")
-            )
+            items.append(TimelineEntry(first.first_seen, f"first new error log on {first.service}: {first.example}"))
     if sc.peak is not None:
         items.append(TimelineEntry(sc.peak, "peak of the anomaly"))
     return tuple(sorted(items, key=lambda e: e.ts))

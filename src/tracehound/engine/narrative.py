@@ -112,17 +112,13 @@ def next_steps(fault: str, service: str, start: datetime, change: Change | None)
     return (*steps, "These are suggestions only: tracehound takes no action.")
 
 
-def impact_text(
-    front: str | None, affected: Sequence[str], scores: Sequence[MetricScore], start: datetime
-) -> str:
+def impact_text(front: str | None, affected: Sequence[str], scores: Sequence[MetricScore], start: datetime) -> str:
     if front is None:
         return "No service showed a clear degradation."
     parts = []
     for m in scores:
         if m.series.service == front and m.family in ("error", "latency") and m.score >= 3:
-            parts.append(
-                f"{m.series.name} {_num(m.baseline_value)} → {_num(m.incident_value)} {m.series.unit}".strip()
-            )
+            parts.append(f"{m.series.name} {_num(m.baseline_value)} → {_num(m.incident_value)} {m.series.unit}".strip())
     detail = "; ".join(parts[:3]) or "no clear change in its error or latency metrics"
     others = ", ".join(a for a in affected if a != front)
     text = f"User-facing impact at {front} since {start:%H:%M} UTC: {detail}."

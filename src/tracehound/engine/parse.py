@@ -96,9 +96,7 @@ def parse_time(text: str, now: datetime) -> tuple[datetime, str] | None:
     m = _ISO_RE.search(text)
     if m:
         try:
-            return _utc(
-                datetime.fromisoformat(m.group(0).replace("Z", "+00:00").replace("z", "+00:00"))
-            ), m.group(0)
+            return _utc(datetime.fromisoformat(m.group(0).replace("Z", "+00:00").replace("z", "+00:00"))), m.group(0)
         except ValueError:
             pass
     for regex in (_DATE_RE, _AGO_RE):

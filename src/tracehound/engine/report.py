@@ -162,9 +162,7 @@ class Report:
             anomaly_start=_opt_parse(d.get("anomaly_start")),
             sources_used=tuple(d.get("sources_used", [])),
             sources_missing=tuple(d.get("sources_missing", [])),
-            source_failures=tuple(
-                SourceFailure(f["source"], f["error"]) for f in d.get("source_failures", [])
-            ),
+            source_failures=tuple(SourceFailure(f["source"], f["error"]) for f in d.get("source_failures", [])),
             usage={str(k): int(v) for k, v in (d.get("usage") or {}).items()},
         )
 
@@ -192,9 +190,7 @@ def _render(r: Report) -> list[str]:
         ]
         for i, c in enumerate(r.candidates[:5], 1):
             reasons = md_escape("; ".join(c.reasons), 300)
-            lines.append(
-                f"| {i} | {md_code(c.service)} | {c.score:.2f} | {md_escape(c.fault_type)} | {reasons} |"
-            )
+            lines.append(f"| {i} | {md_code(c.service)} | {c.score:.2f} | {md_escape(c.fault_type)} | {reasons} |")
         lines.append("")
     lines += ["## Evidence", ""]
     if not r.evidence:

@@ -81,8 +81,13 @@ async def mark_started(database: Database, turn: Turn) -> None:
         now = utcnow()
         if session.started_at is None:
             session.started_at = now
-        await session_repo.append_event(db, session_id=session.id, type_="turn.started", ts=now,
-                                        data={"turn": turn.turn_id, "kind": turn.kind})
+        await session_repo.append_event(
+            db,
+            session_id=session.id,
+            type_="turn.started",
+            ts=now,
+            data={"turn": turn.turn_id, "kind": turn.kind},
+        )
 
 
 async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
@@ -99,8 +104,12 @@ async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
         else:
             question = next((text for role, text in reversed(history) if role == "user"), "")
             answer = await answer_follow_up(
-                question, incident=incident, report=Report.from_dict(stored_report), history=history,
-                sources=sources, now=utcnow(),
+                question,
+                incident=incident,
+                report=Report.from_dict(stored_report),
+                history=history,
+                sources=sources,
+                now=utcnow(),
             )
             outcome = TurnOutcome(answer.markdown, None, dict(answer.usage))
     finally:

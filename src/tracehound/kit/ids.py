@@ -34,8 +34,4 @@ def hash_api_key(key: str) -> str:
 
 def looks_like_api_key(value: str) -> bool:
     body = value[len(API_KEY_PREFIX) :]
-    return (
-        value.startswith(API_KEY_PREFIX)
-        and 40 <= len(body) <= 64
-        and all(c.isalnum() or c in "-_" for c in body)
-    )
+    return value.startswith(API_KEY_PREFIX) and 40 <= len(body) <= 64 and all(c.isalnum() or c in "-_" for c in body)

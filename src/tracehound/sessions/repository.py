@@ -12,11 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tracehound.models import RUNNING_STATUSES, Message, Organization, Session, SessionEvent
 
 
+def _is_postgres(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
 async def lock_org(db: AsyncSession, org_id: str) -> Organization:
     """Serialise admissions of one organisation across processes (row lock; SQLite is already serialised by
     BEGIN IMMEDIATE)."""
     stmt = select(Organization).where(Organization.id == org_id)
-    if db.bind.dialect.name == "postgresql":
+    if _is_postgres(db):
         stmt = stmt.with_for_update()
     return (await db.execute(stmt)).scalar_one()
 
@@ -33,7 +37,7 @@ async def by_idempotency_key(db: AsyncSession, *, org_id: str, key: str) -> Sess
 
 async def get(db: AsyncSession, *, org_id: str, session_id: str, for_update: bool = False) -> Session | None:
     stmt = select(Session).where(Session.id == session_id, Session.org_id == org_id)
-    if for_update and db.bind.dialect.name == "postgresql":
+    if for_update and _is_postgres(db):
         stmt = stmt.with_for_update()
     return (await db.execute(stmt)).scalar_one_or_none()
 
@@ -52,9 +56,7 @@ async def next_message_seq(db: AsyncSession, session_id: str) -> int:
     return int((await db.execute(stmt)).scalar_one()) + 1
 
 
-async def page(
-    db: AsyncSession, *, org_id: str, origin: str, offset: int, limit: int | None
-) -> Sequence[Session]:
+async def page(db: AsyncSession, *, org_id: str, origin: str, offset: int, limit: int | None) -> Sequence[Session]:
     stmt = (
         select(Session)
         .where(Session.org_id == org_id, Session.origin == origin)
@@ -78,7 +80,14 @@ async def finish_turn(
     stmt = (
         update(Session)
         .where(Session.id == session_id, Session.active_turn == turn_id)
-        .values(status=status, active_turn=None, pending_message_id=None, finished_at=now, updated_at=now, **values)
+        .values(
+            status=status,
+            active_turn=None,
+            pending_message_id=None,
+            finished_at=now,
+            updated_at=now,
+            **values,
+        )
     )
     result = await db.execute(stmt)
     return bool(getattr(result, "rowcount", 0) == 1)
@@ -112,7 +121,9 @@ async def append_event(db: AsyncSession, *, session_id: str, type_: str, ts: dat
     return seq
 
 
-async def events(db: AsyncSession, *, session_id: str, after_sequence: int = 0, limit: int = 500) -> Sequence[SessionEvent]:
+async def events(
+    db: AsyncSession, *, session_id: str, after_sequence: int = 0, limit: int = 500
+) -> Sequence[SessionEvent]:
     stmt = (
         select(SessionEvent)
         .where(SessionEvent.session_id == session_id, SessionEvent.sequence > after_sequence)

@@ -43,7 +43,9 @@ class SessionCreate(BaseModel):
         description="Same key in the same organization returns the original session with 200 OK.",
     )
     tags: list[Annotated[StrictStr, Field(min_length=1, max_length=TAG_MAX)]] | None = Field(
-        default=None, max_length=TAGS_MAX, description="Tags for organizing and filtering sessions (additive)."
+        default=None,
+        max_length=TAGS_MAX,
+        description="Tags for organizing and filtering sessions (additive).",
     )
 
     @field_validator("input")

@@ -71,7 +71,12 @@ def _too_many(principal: Principal, running: int, limits: Limits) -> TooManyRunn
 
 
 async def create(
-    db: AsyncSession, principal: Principal, *, data: SessionCreate, limits: Limits, enqueue: Enqueue,
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    data: SessionCreate,
+    limits: Limits,
+    enqueue: Enqueue,
     origin: str = "api",
 ) -> tuple[Session, bool]:
     """Returns (session, created). An existing idempotency key returns the original session unchanged."""
@@ -87,18 +92,39 @@ async def create(
     now = utcnow()
     session_id, user_msg_id, answer_id = new_id(), new_id(), new_id()
     session = Session(
-        id=session_id, org_id=org.id, user_id=principal.user_id, origin=origin,
+        id=session_id,
+        org_id=org.id,
+        user_id=principal.user_id,
+        origin=origin,
         title=(data.title if data.title is not None else make_title(data.input))[:TITLE_MAX],
-        input=data.input, incident_time=data.incident_time(), idempotency_key=data.idempotency_key,
-        status="running", tags=list(dict.fromkeys(data.tags or [])), report=None, usage={},
-        output_preview=None, active_turn=session_id, pending_message_id=answer_id,
-        created_at=now, updated_at=now, started_at=None, finished_at=None,
+        input=data.input,
+        incident_time=data.incident_time(),
+        idempotency_key=data.idempotency_key,
+        status="running",
+        tags=list(dict.fromkeys(data.tags or [])),
+        report=None,
+        usage={},
+        output_preview=None,
+        active_turn=session_id,
+        pending_message_id=answer_id,
+        created_at=now,
+        updated_at=now,
+        started_at=None,
+        finished_at=None,
         deadline_at=now + timedelta(seconds=limits.session_timeout_seconds),
     )
     db.add(session)
     await db.flush()  # no ORM relationships: write the parent row before its children
-    db.add(Message(id=user_msg_id, session_id=session_id, seq=1, role="user", markdown_content=data.input,
-                   created_at=now))
+    db.add(
+        Message(
+            id=user_msg_id,
+            session_id=session_id,
+            seq=1,
+            role="user",
+            markdown_content=data.input,
+            created_at=now,
+        )
+    )
     if origin == "api":
         org.api_session_count += 1
     await db.flush()
@@ -108,7 +134,12 @@ async def create(
 
 
 async def follow_up(
-    db: AsyncSession, principal: Principal, *, session_id: str, data: MessageCreate, limits: Limits,
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    session_id: str,
+    data: MessageCreate,
+    limits: Limits,
     enqueue: Enqueue,
 ) -> tuple[Session, str, str]:
     """Returns (session, user_message_id, assistant_message_id)."""
@@ -126,8 +157,16 @@ async def follow_up(
     now = utcnow()
     user_msg_id, answer_id = new_id(), new_id()
     seq = await repo.next_message_seq(db, session.id)
-    db.add(Message(id=user_msg_id, session_id=session.id, seq=seq, role="user", markdown_content=data.input,
-                   created_at=now))
+    db.add(
+        Message(
+            id=user_msg_id,
+            session_id=session.id,
+            seq=seq,
+            role="user",
+            markdown_content=data.input,
+            created_at=now,
+        )
+    )
     turn_id = f"{session.id}:{user_msg_id}"
     session.status = "follow_up_running"
     session.active_turn = turn_id
@@ -136,8 +175,9 @@ async def follow_up(
     session.finished_at = None
     session.deadline_at = now + timedelta(seconds=limits.session_timeout_seconds)
     await db.flush()
-    await repo.append_event(db, session_id=session.id, type_="session.status", ts=now,
-                            data={"status": "follow_up_running"})
+    await repo.append_event(
+        db, session_id=session.id, type_="session.status", ts=now, data={"status": "follow_up_running"}
+    )
     await enqueue(db, Turn(session.id, turn_id, answer_id, "follow_up"))
     return session, user_msg_id, answer_id
 
@@ -155,9 +195,7 @@ def _not_found(session_id: str) -> NotFound:
 
 def _not_idle(session: Session, limits: Limits) -> Conflict:
     if session.status == "failed":
-        return Conflict(
-            "Session has failed and cannot take follow-ups; start a new session.", retry_after=None
-        )
+        return Conflict("Session has failed and cannot take follow-ups; start a new session.", retry_after=None)
     return Conflict(
         f"Session is '{session.status}'; follow-ups are accepted only when it is 'idle'.",
         retry_after=limits.retry_after_409,
@@ -212,7 +250,12 @@ async def list_page(db: AsyncSession, principal: Principal, *, page: int | None,
 
 
 async def finish_turn(
-    db: AsyncSession, turn: Turn, *, failed: bool, markdown: str, report: dict[str, Any] | None = None,
+    db: AsyncSession,
+    turn: Turn,
+    *,
+    failed: bool,
+    markdown: str,
+    report: dict[str, Any] | None = None,
     usage: dict[str, Any] | None = None,
 ) -> bool:
     """Write the assistant's answer and leave the running state, once. False when the turn was already ended
@@ -225,17 +268,36 @@ async def finish_turn(
         current = await repo.get_any(db, turn.session_id)
         values["usage"] = merge_usage(current.usage if current is not None else None, usage)
     status = "failed" if failed else "idle"
-    if not await repo.finish_turn(db, session_id=turn.session_id, turn_id=turn.turn_id, status=status, now=now,
-                                  values=values):
+    if not await repo.finish_turn(
+        db, session_id=turn.session_id, turn_id=turn.turn_id, status=status, now=now, values=values
+    ):
         return False
     seq = await repo.next_message_seq(db, turn.session_id)
-    db.add(Message(id=turn.assistant_message_id, session_id=turn.session_id, seq=seq, role="assistant",
-                   markdown_content=markdown, created_at=now))
+    db.add(
+        Message(
+            id=turn.assistant_message_id,
+            session_id=turn.session_id,
+            seq=seq,
+            role="assistant",
+            markdown_content=markdown,
+            created_at=now,
+        )
+    )
     await db.flush()
-    await repo.append_event(db, session_id=turn.session_id, type_="message.completed", ts=now,
-                            data={"message_id": turn.assistant_message_id})
-    await repo.append_event(db, session_id=turn.session_id, type_="session.failed" if failed else "session.idled",
-                            ts=now, data={"status": status})
+    await repo.append_event(
+        db,
+        session_id=turn.session_id,
+        type_="message.completed",
+        ts=now,
+        data={"message_id": turn.assistant_message_id},
+    )
+    await repo.append_event(
+        db,
+        session_id=turn.session_id,
+        type_="session.failed" if failed else "session.idled",
+        ts=now,
+        data={"status": status},
+    )
     return True
 
 

@@ -18,7 +18,12 @@ def truncate(text: str | None, limit: int = PREVIEW_CHARS) -> str | None:
 
 
 def message_dict(m: Message) -> dict[str, Any]:
-    return {"id": m.id, "role": m.role, "markdown_content": m.markdown_content, "created_at": isoformat_z(m.created_at)}
+    return {
+        "id": m.id,
+        "role": m.role,
+        "markdown_content": m.markdown_content,
+        "created_at": isoformat_z(m.created_at),
+    }
 
 
 def session_dict(

@@ -33,8 +33,15 @@ async def beat(database: Database, executor_id: str, *, started_at: datetime) ->
         row = await db.get(ExecutorHeartbeat, executor_id)
         now = utcnow()
         if row is None:
-            db.add(ExecutorHeartbeat(executor_id=executor_id, hostname=socket.gethostname()[:255], pid=os.getpid(),
-                                     started_at=started_at, last_seen=now))
+            db.add(
+                ExecutorHeartbeat(
+                    executor_id=executor_id,
+                    hostname=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                    started_at=started_at,
+                    last_seen=now,
+                )
+            )
         else:
             row.last_seen, row.pid = now, os.getpid()
 

@@ -44,15 +44,17 @@ class Worker:
     async def start(self) -> None:
         """Call from inside the event loop that should run the workflows."""
         install(WorkerContext(self.database, self.options.step_timeout_seconds))
-        DBOS(config={
-            "name": "tracehound",
-            "system_database_url": self.database.urls.dbos_url,
-            "executor_id": self.options.executor_id,
-            "application_version": APP_VERSION,
-            "log_level": self.options.log_level,
-            "notification_listener_polling_interval_sec": 0.2,
-            "run_migrations": False,
-        })
+        DBOS(
+            config={
+                "name": "tracehound",
+                "system_database_url": self.database.urls.dbos_url,
+                "executor_id": self.options.executor_id,
+                "application_version": APP_VERSION,
+                "log_level": self.options.log_level,
+                "notification_listener_polling_interval_sec": 0.2,
+                "run_migrations": False,
+            }
+        )
         # Launched from this thread, so DBOS runs the async workflows on this very event loop, which also
         # owns the database connections the steps use. It blocks for a moment (recovery scan): startup only.
         DBOS.launch()
@@ -64,10 +66,21 @@ class Worker:
         )
         o = self.options
         self.tasks = [
-            asyncio.create_task(liveness_loop(self.database, o.executor_id, interval=o.heartbeat_interval_seconds,
-                                              ttl=o.heartbeat_ttl_seconds)),
-            asyncio.create_task(sweeper_loop(self.database, interval=o.sweep_interval_seconds,
-                                             timeout_seconds=o.session_timeout_seconds)),
+            asyncio.create_task(
+                liveness_loop(
+                    self.database,
+                    o.executor_id,
+                    interval=o.heartbeat_interval_seconds,
+                    ttl=o.heartbeat_ttl_seconds,
+                )
+            ),
+            asyncio.create_task(
+                sweeper_loop(
+                    self.database,
+                    interval=o.sweep_interval_seconds,
+                    timeout_seconds=o.session_timeout_seconds,
+                )
+            ),
         ]
 
     async def stop(self) -> None:

@@ -78,8 +78,12 @@ async def finish_turn_step(session_id: str, turn_id: str, answer_id: str, kind: 
     turn = Turn(session_id, turn_id, answer_id, kind)
     async with _ctx().database.transaction() as db:
         return await finish_turn(
-            db, turn, failed=bool(result["failed"]), markdown=str(result["markdown"]),
-            report=result.get("report"), usage=result.get("usage"),
+            db,
+            turn,
+            failed=bool(result["failed"]),
+            markdown=str(result["markdown"]),
+            report=result.get("report"),
+            usage=result.get("usage"),
         )
 
 

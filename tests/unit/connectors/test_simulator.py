@@ -24,9 +24,7 @@ async def test_data_is_a_pure_function_of_seed_config_and_time() -> None:
     assert await a.logs.logs(WINDOW) == await b.logs.logs(WINDOW)
     assert await a.traces.spans(WINDOW) == await b.traces.spans(WINDOW)
     sub = TimeRange(WINDOW.start + timedelta(minutes=10), WINDOW.end)
-    whole = next(
-        s for s in await a.metrics.query(WINDOW) if s.name == "error_rate" and s.service == "payment"
-    )
+    whole = next(s for s in await a.metrics.query(WINDOW) if s.name == "error_rate" and s.service == "payment")
     part = next(s for s in await a.metrics.query(sub) if s.name == "error_rate" and s.service == "payment")
     assert whole.values[-len(part.values) :] == part.values
 
@@ -54,10 +52,7 @@ async def test_bad_deploy_leaves_a_deploy_event() -> None:
     src = build_simulator_sources(SimulatorConfig.model_validate({"fault": fault}), anchor=ANCHOR)
     assert src.changes is not None
     changes = await src.changes.changes(WINDOW)
-    assert any(
-        c.service == "payment" and c.kind == "deploy" and c.ts < ANCHOR - timedelta(minutes=10)
-        for c in changes
-    )
+    assert any(c.service == "payment" and c.kind == "deploy" and c.ts < ANCHOR - timedelta(minutes=10) for c in changes)
 
 
 async def test_configured_failure_raises() -> None:

@@ -31,10 +31,14 @@ async def readyz(state: StateDep) -> Response:
     except Exception as exc:
         checks.setdefault("database", "unavailable")
         checks.setdefault("workflow_engine", "unavailable")
-        body = {"status": "unavailable", "checks": checks,
-                "error": {"message": f"Not ready: {type(exc).__name__}", "retry_after": 5}}
-        return Response(orjson.dumps(body), status_code=503, media_type="application/json",
-                        headers={"Retry-After": "5"})
+        body = {
+            "status": "unavailable",
+            "checks": checks,
+            "error": {"message": f"Not ready: {type(exc).__name__}", "retry_after": 5},
+        }
+        return Response(
+            orjson.dumps(body), status_code=503, media_type="application/json", headers={"Retry-After": "5"}
+        )
     return Response(orjson.dumps({"status": "ok", "checks": checks}), media_type="application/json")
 
 

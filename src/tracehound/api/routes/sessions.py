@@ -25,9 +25,7 @@ def _json(body: Any, status: int = 200) -> Response:
 @router.post("", operation_id="createSession")
 async def create_session(body: SessionCreate, principal: CurrentPrincipal, state: StateDep) -> Response:
     async with state.database.transaction() as db:
-        session, created = await service.create(
-            db, principal, data=body, limits=state.limits, enqueue=state.enqueue
-        )
+        session, created = await service.create(db, principal, data=body, limits=state.limits, enqueue=state.enqueue)
         payload = session_dict(session)
     return _json(payload, 201 if created else 200)
 
@@ -43,8 +41,13 @@ async def list_sessions(
         result = await service.list_page(db, principal, page=page, limit=limit)
         sessions = [session_dict(s) for s in result.sessions]
     return _json(
-        {"sessions": sessions, "count": len(sessions), "prev": result.prev, "next": result.next,
-         "total": result.total}
+        {
+            "sessions": sessions,
+            "count": len(sessions),
+            "prev": result.prev,
+            "next": result.next,
+            "total": result.total,
+        }
     )
 
 
@@ -81,8 +84,14 @@ async def list_events(
         session, _ = await service.get(db, principal, session_id=session_id)
         rows = await session_repo.events(db, session_id=session.id, after_sequence=since_id, limit=limit)
         data = [
-            {"id": e.sequence, "type": e.type, "ts": isoformat_z(e.ts), "session_id": e.session_id,
-             "sequence": e.sequence, "data": e.data}
+            {
+                "id": e.sequence,
+                "type": e.type,
+                "ts": isoformat_z(e.ts),
+                "session_id": e.session_id,
+                "sequence": e.sequence,
+                "data": e.data,
+            }
             for e in rows
         ]
     return _json({"data": data, "next_since_id": data[-1]["id"] if data else since_id})

@@ -143,16 +143,12 @@ def logs(
     for svc in services:
         means = _log_means(st, svc, fault, minutes + 30.0)
         for level, tpl, key in TEMPLATES:
-            _emit(
-                out, seed, svc, (level, tpl), text_key(svc + key), minutes, means[key] * np.ones_like(minutes)
-            )
+            _emit(out, seed, svc, (level, tpl), text_key(svc + key), minutes, means[key] * np.ones_like(minutes))
         for callee, share in CALLS.get(svc, ()):
             slow = np.clip(st.latency_ms[callee] / (SPEC[callee].own_ms * 3 + 30) - 1, 0, 3)
             failing = np.minimum(4.0, st.err[callee] * 15.0)
             for (level, tpl, key), mean in zip(CALLEE_TEMPLATES, (slow, failing), strict=True):
-                _emit(
-                    out, seed, svc, (level, tpl), text_key(svc + callee + key), minutes, share * mean, callee
-                )
+                _emit(out, seed, svc, (level, tpl), text_key(svc + callee + key), minutes, share * mean, callee)
     lo, hi = window.start, window.end
     out = sorted((r for r in out if lo <= r.ts < hi), key=lambda r: (r.ts, r.service))
     return out[:limit]

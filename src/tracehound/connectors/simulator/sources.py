@@ -45,9 +45,7 @@ class FaultSpec(BaseModel):
     def _pool_needs_db_client(self) -> FaultSpec:
         if self.type == "db_pool" and not SPEC[self.service].db_client:
             clients = ", ".join(s for s in NAMES if SPEC[s].db_client)
-            raise ValueError(
-                f"db_pool faults need a database client service ({clients}), not {self.service!r}"
-            )
+            raise ValueError(f"db_pool faults need a database client service ({clients}), not {self.service!r}")
         return self
 
 
@@ -70,9 +68,7 @@ class _Base:
         if self.config.latency_seconds > 0:
             await asyncio.sleep(self.config.latency_seconds)
         if self.kind in self.config.fail:
-            raise RuntimeError(
-                f"simulator {self.kind} source is configured to fail (fail={self.config.fail})"
-            )
+            raise RuntimeError(f"simulator {self.kind} source is configured to fail (fail={self.config.fail})")
 
 
 def _services(services: Sequence[str] | None) -> list[str]:

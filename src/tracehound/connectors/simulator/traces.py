@@ -108,14 +108,8 @@ def changes(seed: int, fault: ActiveFault | None, window: TimeRange) -> list[Cha
         if a < 0.25:
             svc = NAMES[int(b * len(NAMES))]
             ts = datetime.fromtimestamp(float(h) + math.floor(c * 60) * 60.0, UTC)
-            out.append(
-                Change(
-                    ts, svc, "deploy", f"deploy {svc} build {int(c * 1e6):06d} (routine release)", "ci-bot"
-                )
-            )
+            out.append(Change(ts, svc, "deploy", f"deploy {svc} build {int(c * 1e6):06d} (routine release)", "ci-bot"))
     if fault is not None and fault.type == "bad_deploy":
         ts = datetime.fromtimestamp(fault.start - 90.0, UTC)
-        out.append(
-            Change(ts, fault.service, "deploy", f"deploy {fault.service} v2.4.0 (new order handler)", "alice")
-        )
+        out.append(Change(ts, fault.service, "deploy", f"deploy {fault.service} v2.4.0 (new order handler)", "alice"))
     return sorted((ch for ch in out if window.start <= ch.ts < window.end), key=lambda ch: ch.ts)

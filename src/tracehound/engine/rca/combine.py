@@ -32,9 +32,7 @@ class Ranking:
     explained_by: dict[str, str]
 
 
-def metric_service_scores(
-    scores: Sequence[MetricScore], config: CombineConfig = CombineConfig()
-) -> dict[str, float]:
+def metric_service_scores(scores: Sequence[MetricScore], config: CombineConfig = CombineConfig()) -> dict[str, float]:
     weights = dict(config.family_weight)
     out: dict[str, float] = {}
     for m in scores:

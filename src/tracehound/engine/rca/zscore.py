@@ -46,9 +46,7 @@ def zscore_scores(
         z = float(np.mean(np.clip((after - mean) / std, -config.cap, config.cap)))
         peak = float(after[int(np.argmax(np.abs(after - mean)))])
         out.append(
-            MetricScore(
-                s, metric_family(s.name), abs(z), 1 if z >= 0 else -1, mean, float(np.mean(after)), peak
-            )
+            MetricScore(s, metric_family(s.name), abs(z), 1 if z >= 0 else -1, mean, float(np.mean(after)), peak)
         )
     out.sort(key=lambda m: m.score, reverse=True)
     return out
