@@ -44,7 +44,7 @@ def _demo(quick: bool) -> tuple[list[Row], dict[str, Any]]:
 def _list(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     from bench.list_1m import bench_list
 
-    return bench_list(rows=100_000 if quick else 1_000_000, samples=30 if quick else 100)
+    return bench_list(rows=100_000 if quick else 1_000_000, samples=30 if quick else 50)
 
 
 BENCHES: dict[str, Bench] = {"get": _get, "create": _create, "demo_latency": _demo, "list_1m": _list}

@@ -72,8 +72,9 @@ def create_app(database_url: str, org_id: str) -> FastAPI:
         if row is None:
             return Response(b'{"message":"not found"}', status_code=404, media_type="application/json")
         names = [d[0] for d in cur.description]
-        return Response(orjson.dumps({n: _jsonable(v) for n, v in zip(names, row, strict=True)}),
-                        media_type="application/json")
+        return Response(
+            orjson.dumps({n: _jsonable(v) for n, v in zip(names, row, strict=True)}), media_type="application/json"
+        )
 
     @app.post("/v1/sessions")
     def create_session(body: Body) -> Response:
@@ -81,8 +82,9 @@ def create_app(database_url: str, org_id: str) -> FastAPI:
         now = datetime.now(UTC)
         stamp: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f") if is_sqlite else now
         connect().execute(insert_sql, (session_id, org_id, body.input[:80], body.input, stamp, stamp))
-        return Response(orjson.dumps({"id": session_id, "status": "running"}), status_code=201,
-                        media_type="application/json")
+        return Response(
+            orjson.dumps({"id": session_id, "status": "running"}), status_code=201, media_type="application/json"
+        )
 
     return app
 
@@ -93,8 +95,15 @@ def main() -> None:
     ap.add_argument("--database-url", required=True)
     ap.add_argument("--org-id", default="")
     args = ap.parse_args()
-    uvicorn.run(create_app(args.database_url, args.org_id), host="127.0.0.1", port=args.port, log_config=None,
-                access_log=False, loop="uvloop", http="httptools")
+    uvicorn.run(
+        create_app(args.database_url, args.org_id),
+        host="127.0.0.1",
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

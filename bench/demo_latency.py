@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.tenants import DEMO_SIM
 
 from bench.env import make_tenant, sqlite_url, start_tracehound
 from bench.load import Latency
 from bench.report import Row
-from tests.support.tenants import DEMO_SIM
 from tracehound.connectors.registry import build_sources
 from tracehound.engine.investigate import investigate
 from tracehound.engine.types import Incident
@@ -66,13 +66,23 @@ def bench_demo_latency(*, n: int) -> tuple[list[Row], dict[str, Any]]:
             runs = [_through_server(server.base_url, tenant.headers()) for _ in range(n)]
     service = Latency.of([s for s, _ in runs])
     statuses = sorted({st for _, st in runs})
-    p50 = Row("demo_latency", f"sqlite n={n}", "p50 s", round(service.p50_ms / 1000, 3),
-              round(engine.p50_ms / 1000, 3), f"< {P50_TARGET_S:g} s")
+    p50 = Row(
+        "demo_latency",
+        f"sqlite n={n}",
+        "p50 s",
+        round(service.p50_ms / 1000, 3),
+        round(engine.p50_ms / 1000, 3),
+        f"< {P50_TARGET_S:g} s",
+    )
     p50.met = service.p50_ms / 1000 < P50_TARGET_S and statuses == ["idle"]
     rows = [
         p50,
         Row("demo_latency", f"sqlite n={n}", "p90 s", round(service.p90_ms / 1000, 3), round(engine.p90_ms / 1000, 3)),
         Row("demo_latency", f"sqlite n={n}", "max s", round(service.max_ms / 1000, 3), round(engine.max_ms / 1000, 3)),
     ]
-    return rows, {"service": service.to_dict(), "engine_in_process": engine.to_dict(), "statuses": statuses,
-                  "poll_interval_s": POLL_INTERVAL_S}
+    return rows, {
+        "service": service.to_dict(),
+        "engine_in_process": engine.to_dict(),
+        "statuses": statuses,
+        "poll_interval_s": POLL_INTERVAL_S,
+    }

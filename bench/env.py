@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
-
 from tests.support.servers import Proc, free_port
 from tests.support.tenants import Tenant, make_tenant
 
@@ -45,21 +47,20 @@ def start_tracehound(database_url: str, tmp: Path, *, api_only: bool = False) ->
 
 class _BaselineProc(Proc):
     def start(self, *, wait_ready: bool = True, timeout: float = 60) -> Proc:
-        import subprocess
-
         log = self.log_path.open("ab")
-        self.popen = subprocess.Popen([sys.executable, "-m", "bench.baseline_app", *self.args], env=self.env,
-                                      stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "bench.baseline_app", *self.args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parent.parent,
+        )
         if wait_ready:
             _wait_ready(self, timeout)
         return self
 
 
 def _wait_ready(proc: Proc, timeout: float) -> None:
-    import time
-
-    import httpx
-
     deadline = time.monotonic() + timeout
     while True:
         assert proc.popen is not None

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.polling import wait_status
 
 from bench.env import make_tenant, pg_database, sqlite_url, start_baseline, start_tracehound
 from bench.load import LoadResult, Request, run_load
 from bench.report import Row
-from tests.support.polling import wait_status
 
 CONCURRENCY = 64
 ROUNDS = 2
@@ -47,8 +47,9 @@ def _rows(bench: str, case: str, th: LoadResult, base: LoadResult, *, targets: b
     """req/s, p50 and p99; the targets (ratio >= 0.8x, p99 < 50 ms) apply to ``get`` only."""
     rps = Row(bench, case, "req/s", th.rps, base.rps, f">= {MIN_RATIO}x" if targets else "")
     p50 = Row(bench, case, "p50 ms", th.latency.p50_ms, base.latency.p50_ms)
-    p99 = Row(bench, case, "p99 ms", th.latency.p99_ms, base.latency.p99_ms,
-              f"< {P99_TARGET_MS:g} ms" if targets else "")
+    p99 = Row(
+        bench, case, "p99 ms", th.latency.p99_ms, base.latency.p99_ms, f"< {P99_TARGET_MS:g} ms" if targets else ""
+    )
     if targets:
         rps.met = rps.ratio >= MIN_RATIO
         p99.met = th.latency.p99_ms < P99_TARGET_MS
@@ -60,16 +61,21 @@ def bench_get(backend: str, *, duration: float) -> tuple[list[Row], dict[str, An
         tmp = Path(d)
         with start_tracehound(url, tmp) as server:
             tenant = make_tenant(url, sim=None, max_running=100_000)
-            r = httpx.post(f"{server.base_url}/v1/sessions", headers=tenant.headers(), timeout=30,
-                           json={"input": "Checkout is returning 500 errors"})
+            r = httpx.post(
+                f"{server.base_url}/v1/sessions",
+                headers=tenant.headers(),
+                timeout=30,
+                json={"input": "Checkout is returning 500 errors"},
+            )
             r.raise_for_status()
             sid = r.json()["id"]
             wait_status(server.base_url, tenant.headers(), sid)
             th_url, headers = f"{server.base_url}/v1/sessions/{sid}", tenant.headers()
             with start_baseline(url, tmp) as base_proc:
                 base_url = f"{base_proc.base_url}/v1/sessions/{sid}"
-                th, base = _alternate(lambda c: c.get(th_url, headers=headers), lambda c: c.get(base_url),
-                                      duration=duration)
+                th, base = _alternate(
+                    lambda c: c.get(th_url, headers=headers), lambda c: c.get(base_url), duration=duration
+                )
     return _rows("get", backend, th, base, targets=True), {"tracehound": th.to_dict(), "baseline": base.to_dict()}
 
 
@@ -82,7 +88,10 @@ def bench_create(backend: str, *, duration: float) -> tuple[list[Row], dict[str,
             th_url, headers = f"{server.base_url}/v1/sessions", tenant.headers()
             with start_baseline(url, tmp, org_id=tenant.org_id) as base_proc:
                 base_url = f"{base_proc.base_url}/v1/sessions"
-                th, base = _alternate(lambda c: c.post(th_url, headers=headers, json=body),
-                                      lambda c: c.post(base_url, json=body), duration=duration)
+                th, base = _alternate(
+                    lambda c: c.post(th_url, headers=headers, json=body),
+                    lambda c: c.post(base_url, json=body),
+                    duration=duration,
+                )
     rows = _rows("create", backend, th, base, targets=False)
     return rows, {"tracehound": th.to_dict(), "baseline": base.to_dict()}

@@ -13,7 +13,7 @@ import httpx
 import psycopg
 
 from bench.env import make_tenant, pg_database, pg_dsn, start_tracehound
-from bench.load import Latency, sequential
+from bench.load import sequential
 from bench.report import Row
 from tracehound.db.migrate import migrate
 
@@ -58,8 +58,11 @@ def bench_list(*, rows: int, samples: int) -> tuple[list[Row], dict[str, Any]]:
         migrate(url)
         tenant = make_tenant(url, sim=None)
         details["load_seconds"] = round(load_rows(pg_dsn(url), tenant.org_id, rows), 1)
-        with start_tracehound(url, Path(d), api_only=True) as server, httpx.Client(timeout=30) as client, \
-                psycopg.connect(pg_dsn(url), autocommit=True) as conn:
+        with (
+            start_tracehound(url, Path(d), api_only=True) as server,
+            httpx.Client(timeout=30) as client,
+            psycopg.connect(pg_dsn(url), autocommit=True) as conn,
+        ):
             headers = tenant.headers()
             count_only = sequential(lambda: conn.execute(COUNT_SQL, {"org": tenant.org_id}).fetchone(), samples)
             details["count_query_only"] = count_only.to_dict()
@@ -71,22 +74,24 @@ def bench_list(*, rows: int, samples: int) -> tuple[list[Row], dict[str, Any]]:
                     conn.execute(PAGE_SQL, params).fetchall()
 
                 def api(page: int = page) -> None:
-                    r = client.get(f"{server.base_url}/v1/sessions", params={"page": page, "limit": LIMIT},
-                                   headers=headers)
+                    r = client.get(
+                        f"{server.base_url}/v1/sessions", params={"page": page, "limit": LIMIT}, headers=headers
+                    )
                     r.raise_for_status()
                     assert r.json()["count"] == LIMIT and r.json()["total"] == rows
 
                 base = sequential(direct, samples)
                 th = sequential(api, samples)
                 page_only = sequential(lambda p=params: conn.execute(PAGE_SQL, p).fetchall(), samples)
-                details[f"page_{label}"] = {"page": page, "tracehound": th.to_dict(), "sql": base.to_dict(),
-                                            "page_query_only": page_only.to_dict()}
+                details[f"page_{label}"] = {
+                    "page": page,
+                    "tracehound": th.to_dict(),
+                    "sql": base.to_dict(),
+                    "page_query_only": page_only.to_dict(),
+                }
                 case = f"{rows:,} rows, page {label}" + (f" ({page})" if label == "random" else "")
                 out.append(Row("list_1m", case, "p50 ms", th.p50_ms, base.p50_ms))
                 p99 = Row("list_1m", case, "p99 ms", th.p99_ms, base.p99_ms, f"< {P99_TARGET_MS:g} ms")
                 p99.met = th.p99_ms < P99_TARGET_MS
                 out.append(p99)
     return out, details
-
-
-__all__ = ["Latency", "bench_list"]

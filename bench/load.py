@@ -73,9 +73,13 @@ class LoadResult:
         samples = tuple(s for p in parts for s in p.samples)
         seconds = sum(p.seconds for p in parts)
         return cls(
-            requests=len(samples), errors=sum(p.errors for p in parts), seconds=round(seconds, 2),
-            rps=round(len(samples) / seconds, 1) if seconds > 0 else 0.0, latency=Latency.of(samples),
-            first_error=next((p.first_error for p in parts if p.first_error), None), samples=samples,
+            requests=len(samples),
+            errors=sum(p.errors for p in parts),
+            seconds=round(seconds, 2),
+            rps=round(len(samples) / seconds, 1) if seconds > 0 else 0.0,
+            latency=Latency.of(samples),
+            first_error=next((p.first_error for p in parts if p.first_error), None),
+            samples=samples,
         )
 
 
@@ -122,21 +126,31 @@ async def _drive(
         await asyncio.gather(*tasks)
         seconds = time.perf_counter() - start
     return LoadResult(
-        requests=len(latencies), errors=len(errors), seconds=round(seconds, 2),
-        rps=round(len(latencies) / seconds, 1) if seconds > 0 else 0.0, latency=Latency.of(latencies),
-        first_error=errors[0] if errors else None, samples=tuple(latencies),
+        requests=len(latencies),
+        errors=len(errors),
+        seconds=round(seconds, 2),
+        rps=round(len(latencies) / seconds, 1) if seconds > 0 else 0.0,
+        latency=Latency.of(latencies),
+        first_error=errors[0] if errors else None,
+        samples=tuple(latencies),
     )
 
 
 def run_load(
-    request: Request, *, concurrency: int = 64, duration: float = 10.0, max_requests: int = 1_000_000,
-    warmup: float = 1.0, ok: tuple[int, ...] = (200, 201),
+    request: Request,
+    *,
+    concurrency: int = 64,
+    duration: float = 10.0,
+    max_requests: int = 1_000_000,
+    warmup: float = 1.0,
+    ok: tuple[int, ...] = (200, 201),
 ) -> LoadResult:
     """Run ``concurrency`` clients in a closed loop for ``warmup`` + ``duration`` seconds (or until
     ``max_requests`` recorded requests have started). Only requests started after the warm-up are recorded."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_drive(request, concurrency=concurrency, duration=duration, max_requests=max_requests,
-                                 warmup=warmup, ok=ok))
+        return runner.run(
+            _drive(request, concurrency=concurrency, duration=duration, max_requests=max_requests, warmup=warmup, ok=ok)
+        )
 
 
 def sequential(call: Callable[[], Any], n: int, warmup: int = 3) -> Latency:

@@ -29,8 +29,16 @@ class Row:
 def table(rows: list[Row]) -> str:
     head = ("bench", "case", "metric", "tracehound", "baseline", "ratio", "target", "met")
     body = [
-        (r.bench, r.case, r.metric, f"{r.tracehound:g}", f"{r.baseline:g}", f"{r.ratio:.2f}x", r.target,
-         "" if r.met is None else ("yes" if r.met else "NO"))
+        (
+            r.bench,
+            r.case,
+            r.metric,
+            f"{r.tracehound:g}",
+            f"{r.baseline:g}",
+            f"{r.ratio:.2f}x",
+            r.target,
+            "" if r.met is None else ("yes" if r.met else "NO"),
+        )
         for r in rows
     ]
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
@@ -40,7 +48,9 @@ def table(rows: list[Row]) -> str:
 
 
 def markdown(rows: list[Row]) -> str:
-    head = "| bench | case | metric | tracehound | baseline | ratio | target | met |\n|---|---|---|---:|---:|---:|---|---|"
+    head = (
+        "| bench | case | metric | tracehound | baseline | ratio | target | met |\n|---|---|---|---:|---:|---:|---|---|"
+    )
     body = [
         f"| {r.bench} | {r.case} | {r.metric} | {r.tracehound:g} | {r.baseline:g} | {r.ratio:.2f}x | {r.target} | "
         f"{'' if r.met is None else ('yes' if r.met else '**no**')} |"

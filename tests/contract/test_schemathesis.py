@@ -42,6 +42,18 @@ CHECKS = [
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
 
+def _not_a_known_bug(case: Any) -> bool:
+    """Leave out the inputs of the src bugs pinned (strict xfail) in test_known_src_bugs.py, so that the fuzzing
+    keeps looking for new ones: an incident ``time`` in year < 1000 or in year 9999 (echoed as a non-RFC 3339
+    year, or a 500 from an ``OverflowError`` when the offset moves it out of range)."""
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("time"), str):
+        year = body["time"][:4]
+        if year.isdigit() and not 1000 <= int(year) < 9999:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Found:
     operation: str
@@ -68,7 +80,7 @@ def _run(
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=operation.as_strategy(generation_mode=mode).filter(_not_a_known_bug))
     def check(case: Any) -> None:
         nonlocal calls
         calls += 1
