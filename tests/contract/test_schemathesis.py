@@ -43,7 +43,7 @@ MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGAT
 
 
 def _not_a_known_bug(case: Any) -> bool:
-    """Leave out the inputs of the src bugs pinned (strict xfail) in test_known_src_bugs.py, so that the fuzzing
+    """Leave out the inputs of the src bugs pinned (strict xfail) in tests/integration/test_bad_input.py, so that the fuzzing
     keeps looking for new ones: an incident ``time`` in year < 1000 or in year 9999 (echoed as a non-RFC 3339
     year, or a 500 from an ``OverflowError`` when the offset moves it out of range)."""
     body = case.body
@@ -70,6 +70,9 @@ def _run(
 ) -> int:
     """Send up to MAX_EXAMPLES cases of one operation in one generation mode; returns how many were sent."""
     calls = 0
+    # /metrics answers text/plain but is documented as application/json: a src bug pinned (strict xfail) in
+    # test_openapi_contract.py; its other checks still run.
+    checks = [c for c in CHECKS if not (operation.path == "/metrics" and c is content_type_conformance)]
 
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -87,7 +90,7 @@ def _run(
         response = case.call(base_url=api.base_url, headers=headers, timeout=30)
         assert "Traceback" not in response.text, response.text[:2000]
         try:
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            case.validate_response(response, checks=checks, headers=headers)
         except FailureGroup as group:
             for failure in group.exceptions:
                 detail = f"{failure.message[:500]} -> {response.status_code} {response.text[:300]}"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,17 +55,20 @@ def _ready(base: str) -> bool:
         return False
 
 
-def ensure_server(base: str, host: str, port: int) -> subprocess.Popen[bytes] | None:
+def ensure_server(base: str, host: str, port: int, log_path: Path) -> subprocess.Popen[bytes] | None:
     if _ready(base):
         console.print(f"using the tracehound server already running at {base}")
         return None
     cmd = [sys.executable, "-m", "tracehound", "serve", "--host", host, "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=os.environ.copy())
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(cmd, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+    console.print(f"server log: {log_path}")
     deadline = time.monotonic() + 60
     with Status(f"starting the server at {base} …", console=console):
         while not _ready(base):
             if proc.poll() is not None or time.monotonic() > deadline:
-                err_console.print("the server did not start; see its log above")
+                err_console.print(f"the server did not start; see {log_path}")
                 raise typer.Exit(1)
             time.sleep(0.2)
     return proc
@@ -99,10 +103,11 @@ def run_demo(*, exit_after: bool, port: int | None = None) -> None:
     host, port = cfg.host, port or cfg.port
     base = f"http://{host}:{port}"
     key = provision()
-    proc = ensure_server(base, host, port)
-    incident_time = (utcnow() - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    proc = ensure_server(base, host, port, cfg.data_dir / "demo-server.log")
+    # The simulator's fault starts 10 minutes before the incident time: the page came after the fault began.
+    incident_time = (utcnow() - timedelta(minutes=5)).replace(second=0, microsecond=0)
     body = {
-        "input": f"Checkout is returning 500 errors since {incident_time:%H:%M} UTC; customers cannot pay.",
+        "input": f"Checkout is returning 500 errors, paged at {incident_time:%H:%M} UTC; customers cannot pay.",
         "time": incident_time.isoformat().replace("+00:00", "Z"),
     }
     console.print(
