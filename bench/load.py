@@ -86,14 +86,17 @@ class LoadResult:
 async def _drive(
     request: Request, *, concurrency: int, duration: float, max_requests: int, warmup: float, ok: tuple[int, ...]
 ) -> LoadResult:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    # One client (one keep-alive connection) per virtual user: a single AsyncClient shared by 64 tasks spends
+    # most of its time in its own connection-pool bookkeeping and would be the bottleneck, not the server.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(concurrency)]
+    try:
         latencies: list[float] = []
         errors: list[str] = []
         state = {"started": 0, "recording": False}
         deadline = 0.0
 
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             while True:
                 now = time.perf_counter()
                 if state["recording"] and (now >= deadline or state["started"] >= max_requests):
@@ -118,13 +121,16 @@ async def _drive(
             await asyncio.sleep(warmup)
 
         # Warm up with the same concurrency, then record for ``duration`` (or ``max_requests``).
-        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        tasks = [asyncio.create_task(worker(c)) for c in clients]
         await warm()
         state["recording"] = True
         start = time.perf_counter()
         deadline = start + duration
         await asyncio.gather(*tasks)
         seconds = time.perf_counter() - start
+    finally:
+        for c in clients:
+            await c.aclose()
     return LoadResult(
         requests=len(latencies),
         errors=len(errors),

@@ -58,6 +58,11 @@ SESSION = {
         },
         # --- additive (tracehound / Everruns-style) ---
         "time": {**DT_NULL, "description": "The incident time given on create (UTC), if any."},
+        "thinking_mode": {
+            "type": "string",
+            "enum": ["auto", "deep", "fast"],
+            "description": "The thinking mode of the latest turn.",
+        },
         "tags": {
             "type": "array",
             "items": {"type": "string"},
@@ -137,6 +142,13 @@ ERROR = {
     },
 }
 
+THINKING_MODE_FIELD = {
+    "type": ["string", "null"],
+    "enum": ["auto", "deep", "fast", None],
+    "description": "`auto` (default) chooses from the request; `deep` forces a thorough root-cause analysis "
+    "(needs a start time, and asks for one when there is none); `fast` is a quick exploratory pass.",
+}
+
 SESSION_CREATE = {
     "type": "object",
     "required": ["input"],
@@ -159,13 +171,17 @@ SESSION_CREATE = {
             "maxItems": 20,
             "items": {"type": "string", "minLength": 1, "maxLength": 64},
         },
+        "thinking_mode": THINKING_MODE_FIELD,
     },
 }
 
 MESSAGE_CREATE = {
     "type": "object",
     "required": ["input"],
-    "properties": {"input": {"type": "string", "minLength": 1, "description": "The follow-up question."}},
+    "properties": {
+        "input": {"type": "string", "minLength": 1, "description": "The follow-up question."},
+        "thinking_mode": THINKING_MODE_FIELD,
+    },
 }
 
 

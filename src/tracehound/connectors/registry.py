@@ -6,12 +6,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from tracehound.connectors.files import FilesConfig, build_files_sources
 from tracehound.connectors.simulator import SimulatorConfig, build_simulator_sources
 from tracehound.engine.ports import Sources
 
-SOURCE_KINDS = ("simulator",)
+SOURCE_KINDS = ("simulator", "files")
+_MODELS: dict[str, type[BaseModel]] = {"simulator": SimulatorConfig, "files": FilesConfig}
 
 
 def _message(exc: ValidationError) -> str:
@@ -23,15 +25,26 @@ def _message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate_source_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The normalised config of a ``kind`` source; ``ValueError`` naming the bad field otherwise."""
+def _model(kind: str, config: Mapping[str, Any]) -> BaseModel:
     if kind not in SOURCE_KINDS:
         raise ValueError(f"kind: unknown source kind {kind!r}; choose one of: {', '.join(SOURCE_KINDS)}")
     try:
-        model = SimulatorConfig.model_validate(dict(config))
+        return _MODELS[kind].model_validate(dict(config))
     except ValidationError as exc:
         raise ValueError(f"invalid {kind} config: {_message(exc)}") from None
-    return model.model_dump(mode="json")
+
+
+def validate_source_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised config of a ``kind`` source; ``ValueError`` naming the bad field otherwise."""
+    return _model(kind, config).model_dump(mode="json")
+
+
+def _build(kind: str, config: Mapping[str, Any], anchor: datetime) -> Sources:
+    model = _model(kind, config)
+    if isinstance(model, FilesConfig):
+        return build_files_sources(model)
+    assert isinstance(model, SimulatorConfig)
+    return build_simulator_sources(model, anchor=anchor)
 
 
 def build_sources(specs: Sequence[tuple[str, Mapping[str, Any]]], *, anchor: datetime) -> Sources:
@@ -39,8 +52,7 @@ def build_sources(specs: Sequence[tuple[str, Mapping[str, Any]]], *, anchor: dat
     metrics = logs = traces = changes = None
     edges: list[tuple[str, str]] = []
     for kind, config in specs:
-        validate_source_config(kind, config)
-        built = build_simulator_sources(SimulatorConfig.model_validate(dict(config)), anchor=anchor)
+        built = _build(kind, config, anchor)
         metrics = metrics or built.metrics
         logs = logs or built.logs
         traces = traces or built.traces

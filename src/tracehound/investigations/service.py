@@ -14,8 +14,10 @@ from tracehound.connectors.registry import build_sources
 from tracehound.db.database import Database
 from tracehound.engine.followup import answer_follow_up
 from tracehound.engine.investigate import investigate
+from tracehound.engine.ports import Sources
 from tracehound.engine.report import Report
 from tracehound.engine.types import Incident, ProgressEvent
+from tracehound.investigations.modes import missing_time_question, plan, short_markdown
 from tracehound.kit.clock import ensure_utc, utcnow
 from tracehound.kit.errors import NotFound
 from tracehound.sessions import repository as session_repo
@@ -56,7 +58,16 @@ class _EventSink:
             await self.flush()
 
 
-async def _context(database: Database, turn: Turn) -> tuple[Incident, Sequence[tuple[str, str]], Any, list[Any]]:
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    incident: Incident
+    history: Sequence[tuple[str, str]]
+    stored_report: dict[str, Any] | None
+    specs: list[tuple[str, dict[str, Any]]]
+    thinking_mode: str
+
+
+async def _context(database: Database, turn: Turn) -> TurnContext:
     async with database.reader() as db:
         session = await session_repo.get_any(db, turn.session_id)
         if session is None:
@@ -70,7 +81,7 @@ async def _context(database: Database, turn: Turn) -> tuple[Incident, Sequence[t
             title=session.title,
         )
         history = [(m.role, m.markdown_content) for m in messages]
-        return incident, history, session.report, specs
+        return TurnContext(incident, history, session.report, specs, session.thinking_mode)
 
 
 async def mark_started(database: Database, turn: Turn) -> None:
@@ -93,25 +104,15 @@ async def mark_started(database: Database, turn: Turn) -> None:
 async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
     """Investigate (first turn) or answer a follow-up. Raises on failure; the caller records it."""
     started = time.monotonic()
-    incident, history, stored_report, specs = await _context(database, turn)
-    sources = build_sources(specs, anchor=incident.time or incident.created_at)
+    ctx = await _context(database, turn)
+    sources = build_sources(ctx.specs, anchor=ctx.incident.time or ctx.incident.created_at)
     sink = _EventSink(database, turn.session_id)
     flusher = asyncio.create_task(sink.run())
     try:
-        if turn.kind == "investigation" or stored_report is None:
-            report = await investigate(incident, sources, progress=sink.emit)
-            outcome = TurnOutcome(report.to_markdown(), report.to_dict(), dict(report.usage))
+        if turn.kind == "investigation" or ctx.stored_report is None:
+            outcome = await _investigate(ctx, sources, sink)
         else:
-            question = next((text for role, text in reversed(history) if role == "user"), "")
-            answer = await answer_follow_up(
-                question,
-                incident=incident,
-                report=Report.from_dict(stored_report),
-                history=history,
-                sources=sources,
-                now=utcnow(),
-            )
-            outcome = TurnOutcome(answer.markdown, None, dict(answer.usage))
+            outcome = await _follow_up(ctx, sources)
     finally:
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -119,3 +120,37 @@ async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
         await sink.flush()
     outcome.usage["wall_time_ms"] = int((time.monotonic() - started) * 1000)
     return outcome
+
+
+async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink) -> TurnOutcome:
+    chosen = plan(ctx.thinking_mode, ctx.incident)
+    sink.emit(ProgressEvent("step.completed", "plan", f"{chosen.mode} mode: {chosen.reason}", {"mode": chosen.mode}))
+    report = await investigate(ctx.incident, chosen.sources(sources), progress=sink.emit, config=chosen.config)
+    data = report.to_dict()
+    data["thinking_mode"] = {"requested": ctx.thinking_mode, "used": chosen.mode, "reason": chosen.reason}
+    if chosen.mode == "fast":
+        markdown = short_markdown(data, chosen.reason)
+    else:
+        markdown = report.to_markdown()
+        if not chosen.has_start_time and not sources.empty:
+            markdown = missing_time_question(ctx.incident) + markdown
+    return TurnOutcome(markdown, data, dict(report.usage))
+
+
+async def _follow_up(ctx: TurnContext, sources: Sources) -> TurnOutcome:
+    """A fast follow-up answers from the stored evidence only; auto and deep may query the sources again."""
+    assert ctx.stored_report is not None
+    question = next((text for role, text in reversed(ctx.history) if role == "user"), "")
+    answer = await answer_follow_up(
+        question,
+        incident=ctx.incident,
+        report=Report.from_dict(_engine_fields(ctx.stored_report)),
+        history=ctx.history,
+        sources=Sources() if ctx.thinking_mode == "fast" else sources,
+        now=utcnow(),
+    )
+    return TurnOutcome(answer.markdown, None, dict(answer.usage))
+
+
+def _engine_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in stored.items() if k != "thinking_mode"}

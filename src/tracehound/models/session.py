@@ -31,6 +31,7 @@ class Session(Base):
     incident_time: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(32))
+    thinking_mode: Mapped[str] = mapped_column(String(8), default="auto")  # of the latest turn
     tags: Mapped[list[str]]
     report: Mapped[dict[str, Any] | None]
     usage: Mapped[dict[str, Any]]

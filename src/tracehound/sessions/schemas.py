@@ -15,6 +15,7 @@ TAGS_MAX = 20
 PREVIEW_CHARS = 200
 
 SessionStatus = Literal["running", "idle", "follow_up_running", "failed"]
+ThinkingMode = Literal["auto", "deep", "fast"]
 
 
 def parse_iso8601(value: str) -> datetime:
@@ -47,6 +48,9 @@ class SessionCreate(BaseModel):
         max_length=TAGS_MAX,
         description="Tags for organizing and filtering sessions (additive).",
     )
+    thinking_mode: ThinkingMode | None = Field(
+        default=None, description="auto (default): chosen from the request; deep: thorough; fast: a quick look."
+    )
 
     @field_validator("input")
     @classmethod
@@ -72,6 +76,7 @@ class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     input: StrictStr = Field(description="The follow-up question.")
+    thinking_mode: ThinkingMode | None = Field(default=None, description="auto (default), deep or fast.")
 
     @field_validator("input")
     @classmethod
@@ -100,6 +105,7 @@ class SessionRead(BaseModel):
     updated_at: datetime | None
     messages: list[MessageRead] | None
     time: datetime | None = None
+    thinking_mode: ThinkingMode = "auto"
     tags: list[str] = []
     started_at: datetime | None = None
     finished_at: datetime | None = None

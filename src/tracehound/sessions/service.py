@@ -101,6 +101,7 @@ async def create(
         incident_time=data.incident_time(),
         idempotency_key=data.idempotency_key,
         status="running",
+        thinking_mode=data.thinking_mode or "auto",
         tags=list(dict.fromkeys(data.tags or [])),
         report=None,
         usage={},
@@ -169,6 +170,7 @@ async def follow_up(
     )
     turn_id = f"{session.id}:{user_msg_id}"
     session.status = "follow_up_running"
+    session.thinking_mode = data.thinking_mode or "auto"
     session.active_turn = turn_id
     session.pending_message_id = answer_id
     session.updated_at = now

@@ -38,6 +38,7 @@ def session_dict(
         "updated_at": isoformat_z(s.updated_at),
         "messages": None if messages is None else [message_dict(m) for m in messages],
         "time": isoformat_z(s.incident_time),
+        "thinking_mode": s.thinking_mode,
         "tags": list(s.tags or []),
         "started_at": isoformat_z(s.started_at),
         "finished_at": isoformat_z(s.finished_at),
