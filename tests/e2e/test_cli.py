@@ -31,8 +31,13 @@ class Cli:
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [sys.executable, "-m", "tracehound", *args], env=self.env, capture_output=True, text=True,
-            timeout=120, cwd=self.tmp, check=False,
+            [sys.executable, "-m", "tracehound", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.tmp,
+            check=False,
         )
         assert "Traceback" not in done.stderr, done.stderr
         if ok:
@@ -75,9 +80,25 @@ def _list(live: Proc, key: str) -> httpx.Response:
 
 
 HELP_COMMANDS = [
-    [], ["org"], ["org", "create"], ["org", "update"], ["org", "list"], ["user"], ["user", "add"], ["key"],
-    ["key", "create"], ["key", "list"], ["key", "revoke"], ["source"], ["source", "add"], ["source", "list"],
-    ["source", "remove"], ["serve"], ["worker"], ["migrate"], ["demo"],
+    [],
+    ["org"],
+    ["org", "create"],
+    ["org", "update"],
+    ["org", "list"],
+    ["user"],
+    ["user", "add"],
+    ["key"],
+    ["key", "create"],
+    ["key", "list"],
+    ["key", "revoke"],
+    ["source"],
+    ["source", "add"],
+    ["source", "list"],
+    ["source", "remove"],
+    ["serve"],
+    ["worker"],
+    ["migrate"],
+    ["demo"],
 ]
 
 
@@ -167,9 +188,11 @@ def test_user_add_with_a_bad_role_fails_with_a_clear_message(cli: Cli) -> None:
 
 
 def test_commands_on_an_unknown_organization_fail_clearly(cli: Cli) -> None:
-    for args in (["user", "add", "--org", "nope-org", "--email", "a@example.com"],
-                 ["key", "list", "--org", "nope-org"],
-                 ["org", "update", "nope-org", "--api-enabled"]):
+    for args in (
+        ["user", "add", "--org", "nope-org", "--email", "a@example.com"],
+        ["key", "list", "--org", "nope-org"],
+        ["org", "update", "nope-org", "--api-enabled"],
+    ):
         done = cli(*args, ok=False)
         assert done.returncode != 0, args
         assert "nope-org" in done.stderr, (args, done.stderr)

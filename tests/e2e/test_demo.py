@@ -18,7 +18,11 @@ def _demo(tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
     env = process_env(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path, COLUMNS="120")
     return subprocess.run(
         [sys.executable, "-m", "tracehound", "demo", "--exit", "--port", str(port)],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
 
 

@@ -69,10 +69,15 @@ CREATE_CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.parametrize(("request_kwargs", "status", "fragments"),
-                         [pytest.param(*case[1:], id=case[0]) for case in CREATE_CASES])
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "fragments"), [pytest.param(*case[1:], id=case[0]) for case in CREATE_CASES]
+)
 def test_bad_create_is_a_4xx_naming_the_field_and_stores_nothing(
-    api: Proc, tenant: Tenant, shared_db_url: str, request_kwargs: dict[str, Any], status: int,
+    api: Proc,
+    tenant: Tenant,
+    shared_db_url: str,
+    request_kwargs: dict[str, Any],
+    status: int,
     fragments: tuple[str, ...],
 ) -> None:
     before = stored_counts(shared_db_url, tenant.org_id)
@@ -84,13 +89,16 @@ def test_bad_create_is_a_4xx_naming_the_field_and_stores_nothing(
 def test_bad_json_message_does_not_echo_a_traceback_or_internals(api: Proc, tenant: Tenant) -> None:
     r = _post(api, tenant, "/v1/sessions", content=b"\xff\xfe{not json", headers=JSON)
     message = _assert_envelope(r, 400)
-    for internal in ("pydantic", "File \"", "site-packages", "Exception"):
+    for internal in ("pydantic", 'File "', "site-packages", "Exception"):
         assert internal not in message
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: the body limit of ObservabilityMiddleware "
-                   "(src/tracehound/api/observability.py, limited_receive) raises _BodyTooLarge inside receive(); "
-                   "FastAPI's body reader catches it and answers 400 'There was an error parsing the body'")
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug: the body limit of ObservabilityMiddleware "
+    "(src/tracehound/api/observability.py, limited_receive) raises _BodyTooLarge inside receive(); "
+    "FastAPI's body reader catches it and answers 400 'There was an error parsing the body'",
+)
 def test_2mib_body_without_content_length_is_413_and_stores_nothing(
     api: Proc, tenant: Tenant, shared_db_url: str
 ) -> None:
@@ -218,17 +226,23 @@ def test_nul_character_in_input_is_never_a_server_error(api: Proc, tenant: Tenan
 # --- known src bugs, pinned: they flip to XPASS (and fail) once fixed --------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: parse_iso8601 (src/tracehound/sessions/schemas.py:26) lets the "
-                   "OverflowError of astimezone(UTC) escape the validator, so the request is a 500")
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug: parse_iso8601 (src/tracehound/sessions/schemas.py:26) lets the "
+    "OverflowError of astimezone(UTC) escape the validator, so the request is a 500",
+)
 @pytest.mark.parametrize("time", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_time_out_of_range_after_utc_conversion_is_400(api: Proc, tenant: Tenant, time: str) -> None:
     r = _post(api, tenant, "/v1/sessions", json={"input": INCIDENT, "time": time})
     _assert_envelope(r, 400, "time")
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: isoformat_z (src/tracehound/kit/clock.py:24) formats the year "
-                   "with strftime('%Y'), which glibc does not zero-pad: year 806 is echoed as '806-...', "
-                   "not an RFC 3339 date-time")
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug: isoformat_z (src/tracehound/kit/clock.py:24) formats the year "
+    "with strftime('%Y'), which glibc does not zero-pad: year 806 is echoed as '806-...', "
+    "not an RFC 3339 date-time",
+)
 def test_time_before_year_1000_round_trips_as_rfc3339(api: Proc, tenant: Tenant) -> None:
     r = _post(api, tenant, "/v1/sessions", json={"input": INCIDENT, "time": "0806-08-03T02:50:47Z"})
     if r.status_code == 400:  # rejecting such a time, naming the field, is a fix too

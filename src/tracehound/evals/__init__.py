@@ -1,0 +1,1 @@
+"""Offline evaluation of the investigation engine on labelled datasets (``tracehound bench``)."""

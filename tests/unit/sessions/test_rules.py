@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from pydantic import ValidationError
+
+from tracehound.sessions.schemas import SessionCreate, parse_iso8601
+from tracehound.sessions.service import make_title, merge_usage
+
+
+def test_title_is_the_first_sentence() -> None:
+    text = "Our checkout service started returning 500 errors at 14:30. Error rate jumped to 15%."
+    assert make_title(text) == "Our checkout service started returning 500 errors at 14:30"
+
+
+def test_long_title_is_cut_at_a_word_boundary() -> None:
+    title = make_title("word " * 40)
+    assert len(title) <= 81
+    assert title.endswith("…")
+    assert "wor…" not in title
+
+
+def test_blank_first_line_falls_back() -> None:
+    assert make_title("\n\n  ") == "Investigation"
+
+
+def test_iso_time_without_offset_is_utc() -> None:
+    assert parse_iso8601("2024-03-15T14:30:00").tzinfo == UTC
+    assert parse_iso8601("2024-03-15T16:30:00+02:00").hour == 14
+    with pytest.raises(ValueError, match="ISO-8601"):
+        parse_iso8601("yesterday")
+
+
+def test_create_body_rejects_blank_input_and_numbers() -> None:
+    with pytest.raises(ValidationError):
+        SessionCreate.model_validate({"input": "   "})
+    with pytest.raises(ValidationError):
+        SessionCreate.model_validate({"input": 5})
+
+
+def test_usage_adds_up_over_turns() -> None:
+    total = merge_usage(None, {"data_points": 10, "wall_time_ms": 5})
+    total = merge_usage(total, {"data_points": 3, "log_lines": 2})
+    assert total == {"data_points": 13, "wall_time_ms": 5, "log_lines": 2, "turns": 2}
