@@ -13,6 +13,7 @@ IDEMPOTENCY_KEY_MAX = 128
 TAG_MAX = 64
 TAGS_MAX = 20
 PREVIEW_CHARS = 200
+TIME_MIN_YEAR, TIME_MAX_YEAR = 1970, 2200
 
 SessionStatus = Literal["running", "idle", "follow_up_running", "failed"]
 ThinkingMode = Literal["auto", "deep", "fast"]
@@ -24,6 +25,8 @@ def parse_iso8601(value: str) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise ValueError(f"'{value[:64]}' is not an ISO-8601 timestamp (e.g. 2024-03-15T14:30:00Z)") from exc
+    if not TIME_MIN_YEAR <= parsed.year <= TIME_MAX_YEAR:
+        raise ValueError(f"must be a time between the years {TIME_MIN_YEAR} and {TIME_MAX_YEAR}")
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

@@ -47,3 +47,7 @@ def test_dbos_private_recovery_entry_point_still_exists() -> None:
     fn = DBOS._recover_pending_workflows
     params = list(inspect.signature(fn).parameters)
     assert params == ["executor_ids"]
+
+
+def test_early_years_keep_four_digits() -> None:
+    assert isoformat_z(datetime(999, 1, 2, tzinfo=UTC)) == "0999-01-02T00:00:00.000Z"

@@ -43,3 +43,9 @@ def test_usage_adds_up_over_turns() -> None:
     total = merge_usage(None, {"data_points": 10, "wall_time_ms": 5})
     total = merge_usage(total, {"data_points": 3, "log_lines": 2})
     assert total == {"data_points": 13, "wall_time_ms": 5, "log_lines": 2, "turns": 2}
+
+
+def test_incident_times_outside_a_sane_range_are_rejected() -> None:
+    for value in ("0999-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"):
+        with pytest.raises(ValueError, match="between the years"):
+            parse_iso8601(value)
