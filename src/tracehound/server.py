@@ -100,7 +100,7 @@ def build_app(settings: Settings, *, run_worker: bool, executor_id: str | None =
             enqueuer.close()
             await database.dispose()
 
-    state = AppState(database=database, enqueue=enqueuer, limits=limits_from(settings))
+    state = AppState(database=database, enqueue=enqueuer, cancel=enqueuer.cancel, limits=limits_from(settings))
     return create_app(state, metrics=metrics, lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
 
 

@@ -223,30 +223,64 @@ def test_nul_character_in_input_is_never_a_server_error(api: Proc, tenant: Tenan
         assert stored_counts(shared_db_url, tenant.org_id) == (0, 0)
 
 
-# --- known src bugs, pinned: they flip to XPASS (and fail) once fixed --------------------------------------------
+# --- incident times -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: parse_iso8601 (src/tracehound/sessions/schemas.py:26) lets the "
-    "OverflowError of astimezone(UTC) escape the validator, so the request is a 500",
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0001-01-01T00:00:00+01:00",  # out of range once converted to UTC (was an OverflowError, a 500)
+        "9999-12-31T23:59:59-01:00",
+        "0806-08-03T02:50:47Z",  # was echoed as '806-08-03...', not RFC 3339
+        "1969-12-31T23:59:59Z",
+        "2201-01-01T00:00:00Z",
+    ],
 )
-@pytest.mark.parametrize("time", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
-def test_time_out_of_range_after_utc_conversion_is_400(api: Proc, tenant: Tenant, time: str) -> None:
+def test_time_outside_the_supported_years_is_400_naming_time(
+    api: Proc, tenant: Tenant, shared_db_url: str, time: str
+) -> None:
     r = _post(api, tenant, "/v1/sessions", json={"input": INCIDENT, "time": time})
     _assert_envelope(r, 400, "time")
+    assert stored_counts(shared_db_url, tenant.org_id) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("time", "echoed"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000Z"),
+        ("2024-03-15T16:30:00+02:00", "2024-03-15T14:30:00.000Z"),
+        ("2024-03-15T14:30:00", "2024-03-15T14:30:00.000Z"),  # no offset: read as UTC
+    ],
+)
+def test_time_is_echoed_as_rfc3339_utc(api: Proc, tenant: Tenant, time: str, echoed: str) -> None:
+    r = _post(api, tenant, "/v1/sessions", json={"input": INCIDENT, "time": time})
+    assert r.status_code == 201, r.text
+    assert r.json()["time"] == echoed
+
+
+# --- list paging -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="src bug: isoformat_z (src/tracehound/kit/clock.py:24) formats the year "
-    "with strftime('%Y'), which glibc does not zero-pad: year 806 is echoed as '806-...', "
-    "not an RFC 3339 date-time",
+    reason="src bug: list_page (src/tracehound/sessions/service.py) passes offset=(page - 1) * limit to the "
+    "database unbounded; past 2**63 it overflows the SQL integer (OverflowError on SQLite, a 500)",
 )
-def test_time_before_year_1000_round_trips_as_rfc3339(api: Proc, tenant: Tenant) -> None:
-    r = _post(api, tenant, "/v1/sessions", json={"input": INCIDENT, "time": "0806-08-03T02:50:47Z"})
-    if r.status_code == 400:  # rejecting such a time, naming the field, is a fix too
-        _assert_envelope(r, 400, "time")
-        return
-    assert r.status_code == 201, r.text
-    assert r.json()["time"] == "0806-08-03T02:50:47.000Z"
+@pytest.mark.parametrize("params", [{"page": 2**63}, {"page": 2**62, "limit": 1000}])
+def test_list_page_beyond_any_offset_is_never_a_server_error(api: Proc, tenant: Tenant, params: dict[str, int]) -> None:
+    r = httpx.get(f"{api.base_url}/v1/sessions", params=params, headers=tenant.headers(), timeout=10)
+    assert "Traceback" not in r.text
+    if r.status_code == 400:
+        _assert_envelope(r, 400, "page")
+    else:
+        assert r.status_code == 200, r.text
+        assert r.json()["sessions"] == [] and r.json()["next"] is None
+
+
+@pytest.mark.parametrize("params", [{"page": 1_000_000}, {"page": 10**9, "limit": 1000}])
+def test_list_page_far_past_the_end_is_an_empty_page(api: Proc, tenant: Tenant, params: dict[str, int]) -> None:
+    r = httpx.get(f"{api.base_url}/v1/sessions", params=params, headers=tenant.headers(), timeout=10)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["sessions"], body["count"], body["next"], body["total"]) == ([], 0, None, 0)
+    assert body["prev"] == params["page"] - 1

@@ -362,7 +362,7 @@ def apply(doc: dict[str, Any]) -> dict[str, Any]:
                     ("503", "ServiceUnavailable"),
                 ):
                     responses.setdefault(code, _ref(name))
-                if "{session_id}" in path:
+                if "{" in path:
                     responses.setdefault("404", _ref("NotFound"))
     components = doc.setdefault("components", {})
     generated = {

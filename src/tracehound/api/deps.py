@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from tracehound.sessions.service import Enqueue, Limits
 class AppState:
     database: Database
     enqueue: Enqueue
+    cancel: Callable[[str], Awaitable[None]]  # cancels a turn's workflow
     limits: Limits
 
 

@@ -27,8 +27,13 @@ def envelope(status: int, message: str, retry_after: int | None = None) -> Respo
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) if parts else "body"
+    """``("body", "capabilities", 0, "ref")`` -> ``capabilities[0].ref``."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header") and not out:
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
 
 
 def validation_message(exc: RequestValidationError) -> str:

@@ -17,7 +17,7 @@ from tracehound.engine.narrative import (
 )
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
-from tracehound.engine.rca.changepoint import find_anomaly_start
+from tracehound.engine.rca.changepoint import ChangePointConfig, find_anomaly_start
 from tracehound.engine.rca.combine import Ranking, combine, metric_service_scores
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, service_log_scores
@@ -47,8 +47,13 @@ NO_TELEMETRY = (
 class InvestigationConfig:
     lookback: timedelta = timedelta(minutes=60)  # data starts at T - lookback
     search_before: timedelta = timedelta(minutes=30)  # the anomaly may start this long before T
+    # when the incident states its start ("since 14:32"), trust it: search only this long before it
+    search_before_explicit: timedelta = timedelta(minutes=3)
+    # logs and traces are voluminous: read them only this long before T (their baseline needs minutes, not hours)
+    event_lookback: timedelta = timedelta(minutes=20)
     after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
     gap: timedelta = timedelta(minutes=1)  # baseline ends this long before the anomaly start
+    baseline_span: timedelta = timedelta(minutes=20)  # the most recent stretch of normal behaviour to compare with
     log_limit: int = 100_000
     span_limit: int = 200_000
 
@@ -90,15 +95,20 @@ def windows(incident_time: datetime, created_at: datetime, config: Investigation
     return TimeRange(incident_time - config.lookback, end), incident_time
 
 
-async def fetch(sources: Sources, window: TimeRange, config: InvestigationConfig) -> _Data:
+async def fetch(
+    sources: Sources, window: TimeRange, config: InvestigationConfig, focus: datetime | None = None
+) -> _Data:
     data = _Data()
     jobs: list[Awaitable[Any]] = []
+    events = window
+    if focus is not None:
+        events = TimeRange(max(window.start, focus - config.event_lookback), window.end)
     if sources.metrics is not None:
         jobs.append(_read(data, "metrics", sources.metrics.name, sources.metrics.query(window)))
     if sources.logs is not None:
-        jobs.append(_read(data, "logs", sources.logs.name, sources.logs.logs(window, limit=config.log_limit)))
+        jobs.append(_read(data, "logs", sources.logs.name, sources.logs.logs(events, limit=config.log_limit)))
     if sources.traces is not None:
-        jobs.append(_read(data, "traces", sources.traces.name, sources.traces.spans(window, limit=config.span_limit)))
+        jobs.append(_read(data, "traces", sources.traces.name, sources.traces.spans(events, limit=config.span_limit)))
     if sources.changes is not None:
         jobs.append(_read(data, "changes", sources.changes.name, sources.changes.changes(window)))
     results = await asyncio.gather(*jobs)
@@ -174,7 +184,7 @@ async def investigate(
     t = u.time or created
     window, t = windows(t, created, config)
     emit("step.started", "collect", f"Reading telemetry {iso(window.start)} → {iso(window.end)}")
-    data = await fetch(sources, window, config)
+    data = await fetch(sources, window, config, t)
     data.failures += [f for f in early_failures if f.source not in {g.source for g in data.failures}]
     if not known:
         seen = {s.service for s in data.series} | {r.service for r in data.logs} | {s.service for s in data.spans}
@@ -196,11 +206,17 @@ class _Scores:
     ranking: Ranking
 
 
-def _score(data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig) -> _Scores:
-    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - config.search_before))
-    cp = find_anomaly_start(data.series, baseline=pre, incident_time=t, end=window.end)
+def _score(
+    data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool
+) -> _Scores:
+    before = config.search_before_explicit if explicit else config.search_before
+    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - before))
+    cp = find_anomaly_start(
+        data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
+    )
     start = cp.start
-    baseline = TimeRange(window.start, max(window.start + timedelta(minutes=3), start - config.gap))
+    base_end = max(window.start + timedelta(minutes=3), start - config.gap)
+    baseline = TimeRange(max(window.start, base_end - config.baseline_span), base_end)
     metrics = robust_scores(data.series, baseline=baseline, anomaly_start=start, end=window.end)
     logs = log_anomalies(data.logs, baseline=baseline, anomaly_start=start, end=window.end)
     traces = analyze_traces(data.spans, baseline=baseline, anomaly_start=start, end=window.end) if data.spans else None
@@ -229,7 +245,7 @@ def _analyse(
     emit: _Progress,
 ) -> Report:
     emit("step.started", "analyse", "Finding the anomaly start and scoring services")
-    sc = _score(data, sources, window, t, config)
+    sc = _score(data, sources, window, t, config, u.time_source != "none")
     emit("step.completed", "analyse", f"anomaly start {iso(sc.start)}", detected=sc.detected)
     present = [k for k, v in (("metrics", data.series), ("logs", data.logs), ("traces", data.spans)) if v]
     missing = [

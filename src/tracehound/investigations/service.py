@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracehound.agents import capabilities as caps
 from tracehound.connectors.registry import build_sources
 from tracehound.db.database import Database
 from tracehound.engine.followup import answer_follow_up
@@ -20,6 +21,7 @@ from tracehound.engine.types import Incident, ProgressEvent
 from tracehound.investigations.modes import missing_time_question, plan, short_markdown
 from tracehound.kit.clock import ensure_utc, utcnow
 from tracehound.kit.errors import NotFound
+from tracehound.models import Agent
 from tracehound.sessions import repository as session_repo
 from tracehound.sessions.service import Turn
 from tracehound.sources.service import list_sources
@@ -65,6 +67,7 @@ class TurnContext:
     stored_report: dict[str, Any] | None
     specs: list[tuple[str, dict[str, Any]]]
     thinking_mode: str
+    signals: frozenset[str]  # empty = every signal
 
 
 async def _context(database: Database, turn: Turn) -> TurnContext:
@@ -73,15 +76,22 @@ async def _context(database: Database, turn: Turn) -> TurnContext:
         if session is None:
             raise NotFound(f"Session {turn.session_id} vanished.")
         messages = await session_repo.messages(db, session.id)
-        specs = [(s.kind, s.config) for s in await list_sources(db, org_id=session.org_id)]
+        agent = None if session.agent_id is None else await db.get(Agent, session.agent_id)
+        effective = caps.effective(caps.combine(agent.capabilities if agent else [], session.capabilities or []))
+        specs = [
+            (s.kind, s.config)
+            for s in await list_sources(db, org_id=session.org_id)
+            if not effective.source_names or s.name in effective.source_names
+        ]
         incident = Incident(
             text=session.input,
             created_at=ensure_utc(session.created_at),
             time=None if session.incident_time is None else ensure_utc(session.incident_time),
             title=session.title,
+            context=agent.system_prompt if agent else None,
         )
         history = [(m.role, m.markdown_content) for m in messages]
-        return TurnContext(incident, history, session.report, specs, session.thinking_mode)
+        return TurnContext(incident, history, session.report, specs, session.thinking_mode, effective.signals)
 
 
 async def mark_started(database: Database, turn: Turn) -> None:
@@ -105,7 +115,7 @@ async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
     """Investigate (first turn) or answer a follow-up. Raises on failure; the caller records it."""
     started = time.monotonic()
     ctx = await _context(database, turn)
-    sources = build_sources(ctx.specs, anchor=ctx.incident.time or ctx.incident.created_at)
+    sources = _only(ctx.signals, build_sources(ctx.specs, anchor=ctx.incident.time or ctx.incident.created_at))
     sink = _EventSink(database, turn.session_id)
     flusher = asyncio.create_task(sink.run())
     try:
@@ -120,6 +130,19 @@ async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
         await sink.flush()
     outcome.usage["wall_time_ms"] = int((time.monotonic() - started) * 1000)
     return outcome
+
+
+def _only(signals: frozenset[str], sources: Sources) -> Sources:
+    """The signals an agent's capabilities allow (all when it names none)."""
+    if not signals:
+        return sources
+    return Sources(
+        metrics=sources.metrics if "metrics" in signals else None,
+        logs=sources.logs if "logs" in signals else None,
+        traces=sources.traces if "traces" in signals else None,
+        changes=sources.changes if "changes" in signals else None,
+        call_graph=sources.call_graph,
+    )
 
 
 async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink) -> TurnOutcome:

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: what is stored is exactly what the API shows (and what filters compare with)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def ensure_utc(value: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """SQLAlchemy tables, one module per table."""
 
+from tracehound.models.agent import Agent
 from tracehound.models.api_key import ApiKey
 from tracehound.models.base import Base
 from tracehound.models.data_source import DataSource
@@ -12,6 +13,7 @@ from tracehound.models.user import User
 
 __all__ = [
     "RUNNING_STATUSES",
+    "Agent",
     "ApiKey",
     "Base",
     "DataSource",

@@ -22,4 +22,9 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JsonType, list[str]: JsonType}
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JsonType,
+        list[str]: JsonType,
+        list[dict[str, Any]]: JsonType,
+    }

@@ -32,6 +32,9 @@ class Session(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(32))
     thinking_mode: Mapped[str] = mapped_column(String(8), default="auto")  # of the latest turn
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), index=True)
+    capabilities: Mapped[list[dict[str, Any]]]  # session-level, additive to the agent's
+    model_id: Mapped[str | None] = mapped_column(String(128))
     tags: Mapped[list[str]]
     report: Mapped[dict[str, Any] | None]
     usage: Mapped[dict[str, Any]]

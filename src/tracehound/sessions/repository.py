@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, cast, exists, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.models import RUNNING_STATUSES, Message, Organization, Session, SessionEvent
@@ -56,21 +59,45 @@ async def next_message_seq(db: AsyncSession, session_id: str) -> int:
     return int((await db.execute(stmt)).scalar_one()) + 1
 
 
-async def page(db: AsyncSession, *, org_id: str, origin: str, offset: int, limit: int | None) -> Sequence[Session]:
-    stmt = (
-        select(Session)
-        .where(Session.org_id == org_id, Session.origin == origin)
-        .order_by(Session.created_at.desc(), Session.id.desc())
-        .offset(offset)
-    )
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    org_id: str
+    origin: str = "api"
+    agent_id: str | None = None
+    tags: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def _where(db: AsyncSession, f: SessionFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [Session.org_id == f.org_id, Session.origin == f.origin]
+    if f.agent_id is not None:
+        clauses.append(Session.agent_id == f.agent_id)
+    if f.statuses:
+        clauses.append(Session.status.in_(f.statuses))
+    if f.created_after is not None:
+        clauses.append(Session.created_at > f.created_after)
+    if f.created_before is not None:
+        clauses.append(Session.created_at < f.created_before)
+    for tag in f.tags:
+        if _is_postgres(db):
+            clauses.append(Session.tags.op("@>")(cast(literal(json.dumps([tag])), JSONB)))
+        else:
+            each = func.json_each(Session.tags).table_valued("value")
+            clauses.append(exists(select(1).select_from(each).where(each.c.value == tag)))
+    return clauses
+
+
+async def page(db: AsyncSession, f: SessionFilter, *, offset: int, limit: int | None) -> Sequence[Session]:
+    stmt = select(Session).where(*_where(db, f)).order_by(Session.created_at.desc(), Session.id.desc()).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     return list((await db.execute(stmt)).scalars())
 
 
-async def count(db: AsyncSession, *, org_id: str, origin: str) -> int:
-    stmt = select(func.count()).where(Session.org_id == org_id, Session.origin == origin)
-    return int((await db.execute(stmt)).scalar_one())
+async def count(db: AsyncSession, f: SessionFilter) -> int:
+    return int((await db.execute(select(func.count()).where(*_where(db, f)))).scalar_one())
 
 
 async def finish_turn(

@@ -54,6 +54,13 @@ class SessionCreate(BaseModel):
     thinking_mode: ThinkingMode | None = Field(
         default=None, description="auto (default): chosen from the request; deep: thorough; fast: a quick look."
     )
+    agent_id: StrictStr | None = Field(default=None, description="agent_<32 hex>; default: the default agent.")
+    capabilities: list[dict[str, Any]] | None = Field(
+        default=None, max_length=50, description="Session-level capabilities, additive to the agent's."
+    )
+    model_id: StrictStr | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", description="Overrides the agent's model."
+    )
 
     @field_validator("input")
     @classmethod

@@ -15,14 +15,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracehound.agents import capabilities as caps
+from tracehound.agents import service as agents
+from tracehound.agents.service import AGENT_ID
 from tracehound.auth.principal import Principal
 from tracehound.auth.service import require_admin
 from tracehound.kit.clock import utcnow
 from tracehound.kit.errors import Conflict, InvalidRequest, NotFound, TooManyRunning
 from tracehound.kit.ids import new_id, parse_uuid
-from tracehound.models import Message, Session
+from tracehound.models import RUNNING_STATUSES, Message, Session
 from tracehound.sessions import repository as repo
-from tracehound.sessions.schemas import TITLE_MAX, MessageCreate, SessionCreate
+from tracehound.sessions.schemas import TITLE_MAX, MessageCreate, SessionCreate, parse_iso8601
 from tracehound.sessions.wire import truncate
 
 
@@ -86,6 +89,9 @@ async def create(
         existing = await repo.by_idempotency_key(db, org_id=org.id, key=data.idempotency_key)
         if existing is not None:
             return existing, False
+    agent = await agents.for_session(db, principal, data.agent_id)
+    session_caps = await agents.validated_capabilities(db, org.id, data.capabilities or [], field="capabilities")
+    mode = data.thinking_mode or caps.effective(caps.combine(agent.capabilities, session_caps)).thinking_mode
     running = await repo.count_running(db, org.id)
     if running >= org.max_running:
         raise _too_many(principal, running, limits)
@@ -101,7 +107,10 @@ async def create(
         incident_time=data.incident_time(),
         idempotency_key=data.idempotency_key,
         status="running",
-        thinking_mode=data.thinking_mode or "auto",
+        thinking_mode=mode or "auto",
+        agent_id=agent.id,
+        capabilities=session_caps,
+        model_id=data.model_id,
         tags=list(dict.fromkeys(data.tags or [])),
         report=None,
         usage={},
@@ -233,19 +242,69 @@ DEFAULT_PAGE_LIMIT = 50
 MAX_PAGE_LIMIT = 1000
 
 
-async def list_page(db: AsyncSession, principal: Principal, *, page: int | None, limit: int | None) -> Page:
+async def list_page(
+    db: AsyncSession, principal: Principal, *, page: int | None, limit: int | None, filters: ListFilters | None = None
+) -> Page:
     """Traversal's list: both omitted -> every session; only ``limit`` -> page 1; only ``page`` -> 50 a page."""
     require_admin(principal, "Listing sessions (GET /v1/sessions)")
     if limit is not None and limit > MAX_PAGE_LIMIT:
         raise InvalidRequest(f"limit: must be at most {MAX_PAGE_LIMIT}.")
+    f = _filter(principal, filters or ListFilters())
     if page is None and limit is None:
-        rows = await repo.page(db, org_id=principal.org_id, origin="api", offset=0, limit=None)
+        rows = await repo.page(db, f, offset=0, limit=None)
         return Page(rows, len(rows), None, None)
     page = page or 1
     limit = limit or DEFAULT_PAGE_LIMIT
-    total = await repo.count(db, org_id=principal.org_id, origin="api")
-    rows = await repo.page(db, org_id=principal.org_id, origin="api", offset=(page - 1) * limit, limit=limit)
+    total = await repo.count(db, f)
+    rows = await repo.page(db, f, offset=(page - 1) * limit, limit=limit)
     return Page(rows, total, page, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    """Additive filters of the list endpoints (Everruns-style)."""
+
+    agent_id: str | None = None
+    tags: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    created_after: str | None = None
+    created_before: str | None = None
+
+
+STATUSES = ("running", "idle", "follow_up_running", "failed")
+
+
+def _filter(principal: Principal, given: ListFilters) -> repo.SessionFilter:
+    for status in given.statuses:
+        if status not in STATUSES:
+            raise InvalidRequest(f"status: '{status[:32]}' is not one of {', '.join(STATUSES)}.")
+    if given.agent_id is not None and not AGENT_ID.match(given.agent_id):
+        raise InvalidRequest("agent_id: must look like agent_<32 lowercase hex>.")
+    bounds = {}
+    for name in ("created_after", "created_before"):
+        value = getattr(given, name)
+        if value is not None:
+            try:
+                bounds[name] = parse_iso8601(value)
+            except ValueError as exc:
+                raise InvalidRequest(f"{name}: {exc}") from exc
+    return repo.SessionFilter(
+        org_id=principal.org_id,
+        agent_id=given.agent_id,
+        tags=given.tags,
+        statuses=given.statuses,
+        created_after=bounds.get("created_after"),
+        created_before=bounds.get("created_before"),
+    )
+
+
+async def list_offset(
+    db: AsyncSession, principal: Principal, *, filters: ListFilters, offset: int, limit: int
+) -> tuple[Sequence[Session], int]:
+    """The Everruns-shaped listing: ``offset`` + ``limit`` (1..100)."""
+    require_admin(principal, "Listing sessions")
+    f = _filter(principal, filters)
+    return await repo.page(db, f, offset=offset, limit=limit), await repo.count(db, f)
 
 
 # --- the worker's side ---------------------------------------------------------------------------------------
@@ -266,14 +325,16 @@ async def finish_turn(
     values: dict[str, Any] = {"output_preview": truncate(markdown)}
     if report is not None:
         values["report"] = report
+    current = await repo.get_any(db, turn.session_id)
     if usage is not None:
-        current = await repo.get_any(db, turn.session_id)
         values["usage"] = merge_usage(current.usage if current is not None else None, usage)
     status = "failed" if failed else "idle"
     if not await repo.finish_turn(
         db, session_id=turn.session_id, turn_id=turn.turn_id, status=status, now=now, values=values
     ):
         return False
+    if usage is not None and current is not None and current.agent_id is not None:
+        await agents.add_usage(db, current.agent_id, usage)
     seq = await repo.next_message_seq(db, turn.session_id)
     db.add(
         Message(
@@ -301,6 +362,27 @@ async def finish_turn(
         data={"status": status},
     )
     return True
+
+
+async def cancel(db: AsyncSession, principal: Principal, *, session_id: str) -> tuple[Session, str | None]:
+    """End the running turn as ``idle`` with a message saying it was cancelled. Returns (session, cancelled turn id
+    or None when nothing was running)."""
+    canonical = _canonical_id(session_id)
+    await repo.lock_org(db, principal.org_id)
+    session = await repo.get(db, org_id=principal.org_id, session_id=canonical, for_update=True)
+    if session is None:
+        raise _not_found(session_id)
+    turn = turn_of(session)
+    if session.status not in RUNNING_STATUSES or turn is None:
+        return session, None
+    markdown = (
+        "## Cancelled\n\n"
+        f"This {'investigation' if turn.kind == 'investigation' else 'follow-up'} was cancelled at the request of "
+        f"{principal.email}; nothing was concluded. Send a follow-up to ask again."
+    )
+    await finish_turn(db, turn, failed=False, markdown=markdown)
+    await db.refresh(session)
+    return session, turn.turn_id
 
 
 def merge_usage(total: dict[str, Any] | None, turn: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from dbos import DBOSClient
@@ -30,6 +31,10 @@ class DbosEnqueuer:
         args = (turn.session_id, turn.turn_id, turn.assistant_message_id, turn.kind)
         conn = await db.connection()
         await conn.run_sync(lambda sync_conn: self.client.enqueue_in_transaction(sync_conn, options, *args))
+
+    async def cancel(self, workflow_id: str) -> None:
+        """Cancel a turn's workflow (a step in flight finishes, but its result is no longer written)."""
+        await asyncio.to_thread(self.client.cancel_workflow, workflow_id)
 
     def close(self) -> None:
         self.client.destroy()

@@ -35,3 +35,10 @@ def test_validation_message_names_the_field() -> None:
 def test_validation_message_for_bad_json() -> None:
     exc = RequestValidationError([{"type": "json_invalid", "loc": ("body", 3), "msg": "x", "ctx": {"error": "bad"}}])
     assert validation_message(exc).startswith("The request body is not valid JSON")
+
+
+def test_validation_message_indexes_list_items() -> None:
+    exc = RequestValidationError(
+        [{"type": "dict_type", "loc": ("body", "capabilities", 0), "msg": "Input should be a valid dictionary"}]
+    )
+    assert validation_message(exc) == "capabilities[0]: Input should be a valid dictionary"

@@ -25,7 +25,7 @@ def open_text(path: Path) -> io.TextIOBase:
     """A text handle on ``path``, transparently gunzipping ``*.gz``."""
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
-    return open(path, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115 - the caller closes it
+    return open(path, encoding="utf-8", errors="replace", newline="")
 
 
 def find(directory: Path, stem: str, exts: Sequence[str]) -> Path | None:

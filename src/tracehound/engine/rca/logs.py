@@ -79,8 +79,12 @@ def template_counts(
             after[key] += 1
             example.setdefault(key, r)
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
-    b_min = max((baseline.end - baseline.start).total_seconds() / 60, 1.0)
-    a_min = max((end - anomaly_start).total_seconds() / 60, 1.0)
+    # rates per minute *that has log data*: a sparse source (only some minutes exported) must not look like a surge
+    minutes = {(0 if r.ts < anomaly_start else 1, int(r.ts.timestamp() // 60)) for r in records}
+    b_cov = sum(1 for p, _ in minutes if p == 0) or (baseline.end - baseline.start).total_seconds() / 60
+    a_cov = sum(1 for p, _ in minutes if p == 1) or (end - anomaly_start).total_seconds() / 60
+    b_min = max(min(b_cov, (baseline.end - baseline.start).total_seconds() / 60), 1.0)
+    a_min = max(min(a_cov, (end - anomaly_start).total_seconds() / 60), 1.0)
     out = []
     for key, n_after in after.items():
         n_before = before.get(key, 0)

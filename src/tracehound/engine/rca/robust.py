@@ -65,8 +65,11 @@ def window_values(series: Series, window: TimeRange) -> np.ndarray:
 def robust_stats(values: np.ndarray, config: RobustConfig = RobustConfig()) -> tuple[float, float]:
     """(median, scale) with the scale guarded against IQR ~ 0 and float noise."""
     median = float(np.median(values))
-    q75, q25 = np.percentile(values, [75, 25])
-    return median, max(float(q75 - q25), config.rel_floor * abs(median), config.eps)
+    q95, q75, q25, q5 = np.percentile(values, [95, 75, 25, 5])
+    # a spiky baseline (occasional outliers, e.g. latency quantiles of a low-traffic service) widens the scale:
+    # (p95 - p5) / 4 is about one IQR for a well-behaved series and much more for a spiky one
+    spread = max(float(q75 - q25), float(q95 - q5) / 4.0)
+    return median, max(spread, config.rel_floor * abs(median), config.eps)
 
 
 def robust_scores(

@@ -1,0 +1,1 @@
+"""Agents (Everruns-style investigation profiles) and the capabilities they combine."""

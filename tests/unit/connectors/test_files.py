@@ -1,0 +1,127 @@
+"""The ``files`` connector: the generic layout (long and wide metrics, logs, spans, changes, call graph, cases),
+the Nezha layout (on the shipped fixture) and the registry's validation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tracehound.connectors.files import FilesConfig, build_files_sources, generic, nezha
+from tracehound.connectors.files.common import log_level, parse_epoch
+from tracehound.connectors.registry import SOURCE_KINDS, build_sources, validate_source_config
+from tracehound.engine.types import TimeRange
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "nezha"
+ALL = TimeRange(T0 - timedelta(days=1), T0 + timedelta(days=1))
+
+
+def _write_case(folder: Path, *, wide: bool, step: int = 300) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if wide:
+        lines = ["timestamp,cart-db_cpu,front-end_latency_p99"]
+        lines += [f"{(T0 + timedelta(seconds=i * step)).isoformat()},{0.1 * i},{1.5}" for i in range(12)]
+    else:
+        lines = ["time,service,metric,value"]
+        lines += [f"{int((T0 + timedelta(seconds=i * step)).timestamp() * 1000)},cart,cpu,{i}" for i in range(12)]
+    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    logs = [
+        {"timestamp": (T0 + timedelta(minutes=i)).isoformat(), "service": "cart", "message": f"ERROR boom {i}"}
+        for i in range(3)
+    ]
+    (folder / "logs.jsonl").write_text("\n".join(json.dumps(x) for x in logs) + "\n")
+    (folder / "spans.csv").write_text(
+        "trace_id,span_id,parent_id,service,operation,start,duration_us,error\n"
+        f"t1,a,,front-end,GET /,{int(T0.timestamp() * 1e9)},5000,false\n"
+        f"t1,b,a,cart,get,{int(T0.timestamp() * 1e9) + 1000},3000,true\n"
+    )
+
+
+def test_generic_long_form_ms_epochs_and_five_minute_step(tmp_path: Path) -> None:
+    _write_case(tmp_path, wide=False)
+    (tmp_path / "changes.json").write_text(
+        json.dumps([{"ts": T0.isoformat(), "service": "cart", "kind": "deploy", "description": "v2"}])
+    )
+    (tmp_path / "call_graph.csv").write_text("caller,callee\nfront-end,cart\n")
+    src = build_files_sources(FilesConfig(path=str(tmp_path)))
+    assert src.metrics is not None and src.logs is not None and src.traces is not None and src.changes is not None
+    series = _run(src.metrics.query(ALL))
+    assert [(s.service, s.name, len(s.values)) for s in series] == [("cart", "cpu", 12)]
+    assert series[0].timestamps[1] - series[0].timestamps[0] == 300
+    logs = _run(src.logs.logs(ALL))
+    assert [r.level for r in logs] == ["ERROR"] * 3
+    spans = _run(src.traces.spans(ALL))
+    assert spans[1].parent_id == "a" and spans[1].error and spans[1].duration_ms == 3.0
+    assert _run(src.changes.changes(ALL))[0].kind == "deploy"
+    assert src.call_graph == (("front-end", "cart"),)
+
+
+def test_generic_wide_form_splits_on_known_services(tmp_path: Path) -> None:
+    _write_case(tmp_path, wide=True, step=1)
+    (tmp_path / "call_graph.json").write_text(json.dumps([{"source": "front-end", "target": "cart-db"}]))
+    src = build_files_sources(FilesConfig(path=str(tmp_path)))
+    assert src.metrics is not None
+    names = {(s.service, s.name) for s in _run(src.metrics.query(ALL))}
+    assert names == {("cart-db", "cpu"), ("front-end", "latency_p99")}
+
+
+def test_generic_dataset_with_cases_and_shared_call_graph(tmp_path: Path) -> None:
+    _write_case(tmp_path / "c1", wide=False)
+    (tmp_path / "call_graph.csv").write_text("source,target\nfront-end,cart\n")
+    (tmp_path / "cases.csv").write_text(
+        f"case_id,system,inject_time,root_cause_service,fault_type\nc1,shop,{T0.isoformat()},cart,cpu\n"
+    )
+    found = generic.cases(tmp_path)
+    assert [(c.case_id, c.service, c.inject_time) for c in found] == [("c1", "cart", T0)]
+    config = validate_source_config("files", {"path": str(tmp_path), "case": "c1"})
+    src = build_sources([("files", config)], anchor=T0)
+    assert src.call_graph == (("front-end", "cart"),) and src.metrics is not None
+
+
+def test_registry_validates_files_config(tmp_path: Path) -> None:
+    assert "files" in SOURCE_KINDS
+    with pytest.raises(ValueError, match="path"):
+        validate_source_config("files", {"path": str(tmp_path / "nope")})
+    with pytest.raises(ValueError, match="layout"):
+        validate_source_config("files", {"path": str(tmp_path), "layout": "csv"})
+    with pytest.raises(ValueError, match="rca_data"):
+        validate_source_config("files", {"path": str(tmp_path), "layout": "nezha"})
+    with pytest.raises(ValueError, match="date: required"):
+        validate_source_config("files", {"path": str(FIXTURE), "layout": "nezha"})
+    with pytest.raises(ValueError, match="case"):
+        validate_source_config("files", {"path": str(FIXTURE), "layout": "nezha", "date": "2023-01-29", "case": "x"})
+
+
+def test_nezha_fixture_case_is_cut_at_its_horizon() -> None:
+    case = next(c for c in nezha.cases(FIXTURE) if c.system == "TrainTicket")
+    assert case.service == nezha.service_of(case.pod) and case.service.startswith("ts-")
+    config = FilesConfig(path=str(FIXTURE), layout="nezha", date=case.date, case=case.case_id)
+    src = build_files_sources(config)
+    assert src.metrics is not None and src.logs is not None and src.traces is not None
+    window = TimeRange(case.inject_time - timedelta(hours=1), case.inject_time + timedelta(hours=1))
+    series = _run(src.metrics.query(window))
+    assert series and all(t < case.horizon.timestamp() for s in series for t in s.timestamps)
+    assert not any(s.name.startswith("Node") for s in series)
+    logs = _run(src.logs.logs(window))
+    assert logs and max(r.ts for r in logs) < case.horizon
+    assert {r.level for r in logs} >= {"INFO", "ERROR"}
+    spans = _run(src.traces.spans(window))
+    assert spans and any(s.parent_id is None for s in spans)
+
+
+def test_helpers() -> None:
+    assert parse_epoch("1714564800000") == parse_epoch(1714564800) == T0.timestamp()
+    assert parse_epoch("2024-05-01 12:00:00.5 +0000 UTC m=+0.1") == T0.timestamp() + 0.5
+    assert parse_epoch("2024-05-01T14:00:00+02:00") == T0.timestamp()
+    assert log_level('{"severity":"warning","message":"x"}') == "WARN"
+    assert log_level("17:25:34.987 INFO  s.s.Impl#119 ok") == "INFO"
+    assert log_level("no level here") == "INFO"
+
+
+def _run(coro: object) -> list:  # type: ignore[type-arg]
+    import asyncio
+
+    return list(asyncio.run(coro))  # type: ignore[arg-type]
