@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     default_max_running: int = 5
     retry_after_429: int = 30
     retry_after_409: int = 5
+    sse_heartbeat_seconds: float = Field(default=20.0, gt=0, description="Heartbeat comment interval of /sse.")
     # Worker
     executor_id: str | None = None
     heartbeat_interval_seconds: float = 2.0

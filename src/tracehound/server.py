@@ -101,7 +101,9 @@ def build_app(settings: Settings, *, run_worker: bool, executor_id: str | None =
             await database.dispose()
 
     state = AppState(database=database, enqueue=enqueuer, cancel=enqueuer.cancel, limits=limits_from(settings))
-    return create_app(state, metrics=metrics, lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
+    app = create_app(state, metrics=metrics, lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
+    app.state.sse_heartbeat_seconds = settings.sse_heartbeat_seconds
+    return app
 
 
 async def run_worker_forever(settings: Settings, *, executor_id: str | None = None) -> None:

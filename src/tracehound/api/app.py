@@ -14,7 +14,7 @@ from tracehound.api import contract
 from tracehound.api.deps import AppState
 from tracehound.api.errors import install_database_error_handler, install_error_handlers
 from tracehound.api.observability import Metrics, ObservabilityMiddleware
-from tracehound.api.routes import agents, ops, sessions
+from tracehound.api.routes import agents, events, ops, sessions
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -42,6 +42,7 @@ def create_app(
     install_error_handlers(app)
     install_database_error_handler(app)
     app.include_router(sessions.router)
+    app.include_router(events.router)
     app.include_router(agents.router)
     app.include_router(ops.router)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, max_body_bytes=max_body_bytes)

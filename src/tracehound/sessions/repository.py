@@ -69,6 +69,12 @@ class SessionFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
 
+    @property
+    def only_org(self) -> bool:
+        return self.origin == "api" and not (
+            self.agent_id or self.tags or self.statuses or self.created_after or self.created_before
+        )
+
 
 def _where(db: AsyncSession, f: SessionFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [Session.org_id == f.org_id, Session.origin == f.origin]
@@ -90,13 +96,26 @@ def _where(db: AsyncSession, f: SessionFilter) -> list[ColumnElement[bool]]:
 
 
 async def page(db: AsyncSession, f: SessionFilter, *, offset: int, limit: int | None) -> Sequence[Session]:
-    stmt = select(Session).where(*_where(db, f)).order_by(Session.created_at.desc(), Session.id.desc()).offset(offset)
+    """Newest first. A deferred join: the page's ids come from the (org_id, origin, created_at, id) index alone,
+    so a deep OFFSET skips index entries rather than whole rows; then only those rows are read."""
+    order = (Session.created_at.desc(), Session.id.desc())
+    ids = select(Session.id).where(*_where(db, f)).order_by(*order).offset(offset)
     if limit is not None:
-        stmt = stmt.limit(limit)
+        ids = ids.limit(limit)
+    page_ids = ids.subquery()
+    stmt = select(Session).join(page_ids, page_ids.c.id == Session.id).order_by(*order)
     return list((await db.execute(stmt)).scalars())
 
 
+async def api_total(db: AsyncSession, org_id: str) -> int:
+    """The exact number of API-created sessions, kept by the admission transaction (no count over the table)."""
+    stmt = select(Organization.api_session_count).where(Organization.id == org_id)
+    return int((await db.execute(stmt)).scalar_one())
+
+
 async def count(db: AsyncSession, f: SessionFilter) -> int:
+    if f.only_org:
+        return await api_total(db, f.org_id)
     return int((await db.execute(select(func.count()).where(*_where(db, f)))).scalar_one())
 
 

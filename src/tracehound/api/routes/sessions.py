@@ -1,4 +1,4 @@
-"""The Traversal V1 Sessions API, plus additive filters, ``?wait=true``, cancel and the event log."""
+"""The Traversal V1 Sessions API, plus additive filters, ``?wait=true`` and cancel (the event log: events.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from starlette.responses import Response
 from tracehound.api.deps import AppState, CurrentPrincipal, StateDep
 from tracehound.api.routes.common import json_response
 from tracehound.auth.principal import Principal
-from tracehound.kit.clock import isoformat_z
 from tracehound.models import RUNNING_STATUSES
-from tracehound.sessions import repository as session_repo
 from tracehound.sessions import service
 from tracehound.sessions.schemas import MessageCreate, SessionCreate
 from tracehound.sessions.wire import session_dict
@@ -131,29 +129,3 @@ async def cancel_session(session_id: str, principal: CurrentPrincipal, state: St
         await state.cancel(turn_id)
     payload["cancelled"] = turn_id is not None
     return json_response(payload)
-
-
-@router.get("/{session_id}/events", operation_id="listSessionEvents")
-async def list_events(
-    session_id: str,
-    principal: CurrentPrincipal,
-    state: StateDep,
-    since_id: Annotated[int, Query(ge=0, description="Return events after this sequence number.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-) -> Response:
-    """The session's ordered progress log (additive; shaped like Everruns events)."""
-    async with state.database.reader() as db:
-        session, _ = await service.get(db, principal, session_id=session_id)
-        rows = await session_repo.events(db, session_id=session.id, after_sequence=since_id, limit=limit)
-        data = [
-            {
-                "id": e.sequence,
-                "type": e.type,
-                "ts": isoformat_z(e.ts),
-                "session_id": e.session_id,
-                "sequence": e.sequence,
-                "data": e.data,
-            }
-            for e in rows
-        ]
-    return json_response({"data": data, "next_since_id": data[-1]["id"] if data else since_id})
