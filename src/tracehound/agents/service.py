@@ -17,6 +17,7 @@ from tracehound.auth.service import require_admin
 from tracehound.kit.clock import isoformat_z, utcnow
 from tracehound.kit.errors import InvalidRequest, NotFound
 from tracehound.kit.ids import new_agent_id
+from tracehound.kit.usage import add_usage as sum_usage
 from tracehound.models import Agent, DataSource
 
 AGENT_ID = re.compile(r"^agent_[0-9a-f]{32}$")
@@ -186,11 +187,5 @@ async def list_agents(
 
 async def add_usage(db: AsyncSession, agent_id: str, turn_usage: dict[str, Any]) -> None:
     agent = await db.get(Agent, agent_id)
-    if agent is None:
-        return
-    total = dict(agent.usage or {})
-    for key, value in turn_usage.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            total[key] = total.get(key, 0) + value
-    total["turns"] = int(total.get("turns", 0)) + 1
-    agent.usage = total
+    if agent is not None:
+        agent.usage = sum_usage(agent.usage, turn_usage)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from tracehound.agents.schemas import MODEL_ID_PATTERN
 
 TITLE_MAX = 256
 IDEMPOTENCY_KEY_MAX = 128
@@ -17,6 +19,15 @@ TIME_MIN_YEAR, TIME_MAX_YEAR = 1970, 2200
 
 SessionStatus = Literal["running", "idle", "follow_up_running", "failed"]
 ThinkingMode = Literal["auto", "deep", "fast"]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+NonBlankStr = Annotated[StrictStr, AfterValidator(_not_blank)]
 
 
 def parse_iso8601(value: str) -> datetime:
@@ -35,7 +46,7 @@ class SessionCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    input: StrictStr = Field(description="The incident description or question to investigate.")
+    input: NonBlankStr = Field(description="The incident description or question to investigate.")
     title: StrictStr | None = Field(
         default=None, max_length=TITLE_MAX, description="A short label. Auto-generated if omitted."
     )
@@ -59,15 +70,8 @@ class SessionCreate(BaseModel):
         default=None, max_length=50, description="Session-level capabilities, additive to the agent's."
     )
     model_id: StrictStr | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", description="Overrides the agent's model."
+        default=None, pattern=MODEL_ID_PATTERN, description="Overrides the agent's model."
     )
-
-    @field_validator("input")
-    @classmethod
-    def _input_not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be empty")
-        return v
 
     @field_validator("time")
     @classmethod
@@ -85,15 +89,8 @@ class MessageCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    input: StrictStr = Field(description="The follow-up question.")
+    input: NonBlankStr = Field(description="The follow-up question.")
     thinking_mode: ThinkingMode | None = Field(default=None, description="auto (default), deep or fast.")
-
-    @field_validator("input")
-    @classmethod
-    def _input_not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be empty")
-        return v
 
 
 # --- documented response shapes (the handlers return pre-serialised JSON of exactly these shapes) -------------

@@ -23,6 +23,7 @@ from tracehound.auth.service import require_admin
 from tracehound.kit.clock import utcnow
 from tracehound.kit.errors import Conflict, InvalidRequest, NotFound, TooManyRunning
 from tracehound.kit.ids import new_id, parse_uuid
+from tracehound.kit.usage import add_usage
 from tracehound.models import RUNNING_STATUSES, Message, Session
 from tracehound.sessions import repository as repo
 from tracehound.sessions.schemas import TITLE_MAX, MessageCreate, SessionCreate, parse_iso8601
@@ -327,7 +328,7 @@ async def finish_turn(
         values["report"] = report
     current = await repo.get_any(db, turn.session_id)
     if usage is not None:
-        values["usage"] = merge_usage(current.usage if current is not None else None, usage)
+        values["usage"] = add_usage(current.usage if current is not None else None, usage)
     status = "failed" if failed else "idle"
     if not await repo.finish_turn(
         db, session_id=turn.session_id, turn_id=turn.turn_id, status=status, now=now, values=values
@@ -383,16 +384,6 @@ async def cancel(db: AsyncSession, principal: Principal, *, session_id: str) -> 
     await finish_turn(db, turn, failed=False, markdown=markdown)
     await db.refresh(session)
     return session, turn.turn_id
-
-
-def merge_usage(total: dict[str, Any] | None, turn: dict[str, Any]) -> dict[str, Any]:
-    """A session's usage is the sum over its turns."""
-    merged: dict[str, Any] = dict(total or {})
-    for key, value in turn.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            merged[key] = merged.get(key, 0) + value
-    merged["turns"] = int(merged.get("turns", 0)) + 1
-    return merged
 
 
 def turn_of(session: Session) -> Turn | None:

@@ -5,8 +5,9 @@ from datetime import UTC
 import pytest
 from pydantic import ValidationError
 
+from tracehound.kit.usage import add_usage as merge_usage
 from tracehound.sessions.schemas import SessionCreate, parse_iso8601
-from tracehound.sessions.service import make_title, merge_usage
+from tracehound.sessions.service import make_title
 
 
 def test_title_is_the_first_sentence() -> None:
