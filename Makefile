@@ -23,6 +23,8 @@ imports: setup
 
 test: setup lint typecheck imports
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-prometheus.sh
+	@scripts/ensure-chromium.sh
 	.venv/bin/python -m pytest
 
 bench: setup

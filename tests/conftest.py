@@ -76,3 +76,9 @@ def api(shared_db_url: str, backend: str, tmp_path_factory: pytest.TempPathFacto
 def tenant(shared_db_url: str, api: Proc) -> Tenant:
     """A fresh organisation (admin + member keys, simulator source) on the shared server."""
     return make_tenant(shared_db_url)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the rest of
+    the session, which would break every later test that calls ``asyncio.run``."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

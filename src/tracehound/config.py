@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     queue_polling_interval_seconds: float = 0.1
     worker_concurrency: int = 8
     sweep_interval_seconds: float = 5.0
+    # Web UI
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs the web UI's session cookies. Default: a random key kept in data_dir/secret_key "
+        "(set this when several server processes serve one address).",
+    )
+    web_session_hours: float = 12.0
+    secure_cookies: bool = Field(default=False, description="Mark cookies Secure even when served over plain http.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -20,6 +20,7 @@ from tracehound.db.database import Database
 from tracehound.db.migrate import migrate
 from tracehound.models import Session
 from tracehound.sessions.service import Limits
+from tracehound.web.security import WebOptions, load_secret
 from tracehound.worker.enqueue import DbosEnqueuer
 from tracehound.worker.runner import Worker, WorkerOptions, default_executor_id
 from tracehound.worker.workflows import QUEUE_NAME
@@ -101,7 +102,14 @@ def build_app(settings: Settings, *, run_worker: bool, executor_id: str | None =
             await database.dispose()
 
     state = AppState(database=database, enqueue=enqueuer, cancel=enqueuer.cancel, limits=limits_from(settings))
-    app = create_app(state, metrics=metrics, lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
+    web_options = WebOptions(
+        secret=load_secret(settings.secret_key, settings.data_dir),
+        session_seconds=int(settings.web_session_hours * 3600),
+        force_secure_cookie=settings.secure_cookies,
+    )
+    app = create_app(
+        state, metrics=metrics, lifespan=lifespan, max_body_bytes=settings.max_body_bytes, web_options=web_options
+    )
     app.state.sse_heartbeat_seconds = settings.sse_heartbeat_seconds
     return app
 

@@ -9,6 +9,7 @@ spends time shrinking; the test asserts that none were collected.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,8 @@ def _not_a_known_bug(case: Any) -> bool:
     (test_list_page_beyond_any_offset_is_never_a_server_error) so that fuzzing keeps looking for new ones:
     a list ``page`` whose SQL offset overflows 64 bits."""
     page = (case.query or {}).get("page")
+    if isinstance(page, str) and page.strip().isdigit():
+        page = int(page)
     return not (isinstance(page, int) and page >= 2**53)
 
 
@@ -95,10 +98,9 @@ def _run(
                     Found(operation.label, mode.value, failure.title, detail),
                 )
 
-    try:
+    # Nothing negative can be generated for an operation without inputs (e.g. /healthz).
+    with contextlib.suppress(Unsatisfiable):
         check()
-    except Unsatisfiable:
-        pass  # nothing negative can be generated for an operation without inputs (e.g. /healthz)
     return calls
 
 

@@ -210,16 +210,45 @@ def test_unknown_fields_are_ignored(api: Proc, tenant: Tenant) -> None:
     assert "priority" not in r.json() and "agent_id" not in r.json()
 
 
-def test_nul_character_in_input_is_never_a_server_error(api: Proc, tenant: Tenant, shared_db_url: str) -> None:
-    """PostgreSQL text cannot hold NUL: the server must either store the input faithfully or reject it with a
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        pytest.param("input", {"input": "checkout\u0000 is down"}, id="input"),
+        pytest.param("title", {"input": INCIDENT, "title": "nul\u0000title"}, id="title"),
+        pytest.param("idempotency_key", {"input": INCIDENT, "idempotency_key": "nul\u0000key"}, id="key"),
+        pytest.param("tags", {"input": INCIDENT, "tags": ["nul\u0000tag"]}, id="tags"),
+    ],
+)
+def test_nul_character_is_never_a_server_error(
+    api: Proc,
+    tenant: Tenant,
+    shared_db_url: str,
+    backend: str,
+    field: str,
+    body: dict[str, Any],
+    request: pytest.FixtureRequest,
+) -> None:
+    """PostgreSQL text cannot hold NUL: the server must either store the value faithfully or reject it with a
     400 naming the field, never fail with a 5xx."""
-    r = _post(api, tenant, "/v1/sessions", json={"input": "checkout\u0000 is down"})
+    if backend == "postgres":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="src bug: a NUL character in a string field reaches PostgreSQL, which rejects it "
+                "(psycopg DataError), and POST /v1/sessions answers 500 instead of 400 naming the field",
+            )
+        )
+    r = _post(api, tenant, "/v1/sessions", json=body)
     assert "Traceback" not in r.text
     if r.status_code == 201:
-        got = httpx.get(f"{api.base_url}/v1/sessions/{r.json()['id']}", headers=tenant.headers(), timeout=10)
-        assert got.json()["input"] == "checkout\u0000 is down"
+        if field == "idempotency_key":  # not echoed: a replay with the same key finds the same session
+            again = _post(api, tenant, "/v1/sessions", json=body)
+            assert (again.status_code, again.json()["id"]) == (200, r.json()["id"])
+        else:
+            got = httpx.get(f"{api.base_url}/v1/sessions/{r.json()['id']}", headers=tenant.headers(), timeout=10)
+            assert got.json()[field] == body[field]
     else:
-        _assert_envelope(r, 400, "input")
+        _assert_envelope(r, 400, field)
         assert stored_counts(shared_db_url, tenant.org_id) == (0, 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,7 +34,13 @@ def run(database_url: str, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         finally:
             await database.dispose()
 
-    return asyncio.run(go())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(go())
+    # A loop already runs in this thread (Playwright's sync API keeps one for the whole session): use another.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -15,6 +16,10 @@ from tracehound.api.deps import AppState
 from tracehound.api.errors import install_database_error_handler, install_error_handlers
 from tracehound.api.observability import Metrics, ObservabilityMiddleware
 from tracehound.api.routes import agents, events, ops, sessions
+from tracehound.api.routes import connectors as connectors_routes
+from tracehound.api.routes import integrations as integrations_routes
+from tracehound.web import routes as web
+from tracehound.web.security import WebOptions
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -25,6 +30,7 @@ def create_app(
     metrics: Metrics | None = None,
     lifespan: Lifespan | None = None,
     max_body_bytes: int = 1_048_576,
+    web_options: WebOptions | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def _noop(_app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +51,9 @@ def create_app(
     app.include_router(events.router)
     app.include_router(agents.router)
     app.include_router(ops.router)
+    app.include_router(connectors_routes.router)
+    app.include_router(integrations_routes.router)
+    web.install(app, web_options or WebOptions(secret=secrets.token_bytes(32)))
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, max_body_bytes=max_body_bytes)
 
     def _openapi() -> dict[str, Any]:

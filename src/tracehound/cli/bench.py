@@ -13,7 +13,10 @@ from rich.table import Table
 
 from tracehound.evals import bench as ev
 
-bench_app = typer.Typer(help="Benchmark the investigation engine on a labelled dataset.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmark the investigation engine on a labelled dataset.",
+    context_settings={"allow_interspersed_args": True},
+)
 
 
 @bench_app.callback(invoke_without_command=True)
@@ -68,7 +71,7 @@ def bench(
         typer.echo(orjson.dumps(result.to_dict()).decode())
         return
     if markdown:
-        out.print(ev.markdown_table(result), markup=False, highlight=False)
+        typer.echo(ev.markdown_table(result))
     else:
         out.print(_table(result))
     out.print(f"{len(result.cases)} cases in {result.seconds:.1f} s, peak memory (max RSS) {result.peak_rss_mb:.0f} MB")

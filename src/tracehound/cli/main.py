@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tracehound.cli import sessions_cmd
 from tracehound.cli.admin import key_app, org_app, source_app, user_app
 from tracehound.cli.common import console, settings
 
@@ -21,6 +22,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(source_app, name="source")
+sessions_cmd.register(app)
 
 
 @app.command()

@@ -9,11 +9,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tracehound.connectors.files import FilesConfig, build_files_sources
+from tracehound.connectors.prometheus import PrometheusConfig, build_prometheus_sources
 from tracehound.connectors.simulator import SimulatorConfig, build_simulator_sources
 from tracehound.engine.ports import Sources
 
-SOURCE_KINDS = ("simulator", "files")
-_MODELS: dict[str, type[BaseModel]] = {"simulator": SimulatorConfig, "files": FilesConfig}
+SOURCE_KINDS = ("simulator", "files", "prometheus")
+_MODELS: dict[str, type[BaseModel]] = {
+    "simulator": SimulatorConfig,
+    "files": FilesConfig,
+    "prometheus": PrometheusConfig,
+}
 
 
 def _message(exc: ValidationError) -> str:
@@ -43,6 +48,8 @@ def _build(kind: str, config: Mapping[str, Any], anchor: datetime) -> Sources:
     model = _model(kind, config)
     if isinstance(model, FilesConfig):
         return build_files_sources(model)
+    if isinstance(model, PrometheusConfig):
+        return build_prometheus_sources(model)
     assert isinstance(model, SimulatorConfig)
     return build_simulator_sources(model, anchor=anchor)
 

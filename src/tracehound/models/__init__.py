@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one module per table."""
 
 from tracehound.models.agent import Agent
+from tracehound.models.alert_integration import AlertIntegration
 from tracehound.models.api_key import ApiKey
 from tracehound.models.base import Base
 from tracehound.models.data_source import DataSource
@@ -10,10 +11,13 @@ from tracehound.models.organization import Organization
 from tracehound.models.session import RUNNING_STATUSES, Session
 from tracehound.models.session_event import SessionEvent
 from tracehound.models.user import User
+from tracehound.models.webhook_delivery import WebhookDelivery
+from tracehound.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
     "RUNNING_STATUSES",
     "Agent",
+    "AlertIntegration",
     "ApiKey",
     "Base",
     "DataSource",
@@ -23,4 +27,6 @@ __all__ = [
     "Session",
     "SessionEvent",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -13,7 +13,7 @@ from dbos import DBOS
 from tracehound.db.database import Database
 from tracehound.worker.liveness import liveness_loop
 from tracehound.worker.sweeper import sweeper_loop
-from tracehound.worker.workflows import APP_VERSION, QUEUE_NAME, WorkerContext, install
+from tracehound.worker.workflows import APP_VERSION, QUEUE_NAME, WEBHOOK_QUEUE_NAME, WorkerContext, install
 
 
 def default_executor_id(embedded_sqlite: bool) -> str:
@@ -62,6 +62,12 @@ class Worker:
             QUEUE_NAME,
             worker_concurrency=self.options.worker_concurrency,
             polling_interval_sec=self.options.queue_polling_interval_seconds,
+            on_conflict="always_update",
+        )
+        await DBOS.register_queue_async(
+            WEBHOOK_QUEUE_NAME,
+            worker_concurrency=self.options.worker_concurrency,
+            polling_interval_sec=max(0.5, self.options.queue_polling_interval_seconds),
             on_conflict="always_update",
         )
         o = self.options

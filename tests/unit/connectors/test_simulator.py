@@ -68,7 +68,7 @@ def test_validation_names_the_bad_field() -> None:
     with pytest.raises(ValueError, match="bogus"):
         validate_source_config("simulator", {"bogus": 1})
     with pytest.raises(ValueError, match="kind"):
-        validate_source_config("prometheus", {})
+        validate_source_config("no-such-kind", {})
     with pytest.raises(ValueError, match="database client"):
         validate_source_config("simulator", {"fault": {"service": "redis", "type": "db_pool"}})
     assert validate_source_config("simulator", {"seed": 3})["seed"] == 3

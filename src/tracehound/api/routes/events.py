@@ -138,7 +138,8 @@ async def stream_events(
 ) -> StreamingResponse:
     """The session's events as Server-Sent Events: ``event:`` is the type, ``id:`` the event id, ``data:`` the
     event as JSON (the same as ``/events``). Opens with a ``connected`` event; a comment line is sent as a
-    heartbeat. Resume with ``Last-Event-ID`` (or ``since_id``): no gaps, no duplicates."""
+    heartbeat. Resume with ``Last-Event-ID`` (or ``since_id``): no gaps, no duplicates. With ``until_idle`` an
+    ``end`` event closes the stream once the turn has ended."""
     wanted = _types(types)
     resumed = _last_event_id(last_event_id)
     after = resumed if resumed is not None else since_id
@@ -163,9 +164,13 @@ async def stream_events(
                     yield _frame(event["type"], event, event["id"])
                     last_sent = time.monotonic()
             if until_idle and 0 < len(data) < SCAN_BATCH and data[-1]["type"] in END_TYPES:
-                return  # the turn ended and nothing came after it (an earlier turn's end does not stop the stream)
+                # the turn ended and nothing came after it (an earlier turn's end does not stop the stream)
+                yield _frame("end", {"reason": data[-1]["type"], "last_id": cursor})
+                return
             if until_idle and not data and status not in RUNNING_STATUSES:
-                return  # read before the events: nothing can be left to come of a turn that had ended
+                # the status was read before the events: nothing is left to come of a turn that had ended
+                yield _frame("end", {"reason": f"session.{status or 'missing'}", "last_id": cursor})
+                return
             if data:
                 continue
             if time.monotonic() - last_sent >= heartbeat:

@@ -82,7 +82,7 @@ def parse_epoch(value: Any) -> float:
 
 
 def parse_iso(text: str) -> float:
-    """Epoch seconds of an ISO-8601-like timestamp; tolerates 'Z', 'UTC' suffixes, nanoseconds and Go's ``m=+...`` tails."""
+    """Epoch seconds of an ISO-8601-like text; tolerates 'Z'/'UTC', nanoseconds and Go's ``m=+...`` tails."""
     t = text.strip().replace("T", " ", 1)
     m = re.match(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?)(\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?", t)
     if not m:

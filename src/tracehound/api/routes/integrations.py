@@ -1,0 +1,116 @@
+"""Alert receivers (Alertmanager, PagerDuty) and completion webhooks (additive).
+
+The receiving endpoints are authenticated by their own token or signature, not by API keys; every error is in the
+envelope and nothing is stored when the request is rejected."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
+
+from tracehound.api.deps import CurrentPrincipal, StateDep
+from tracehound.api.routes.common import json_response
+from tracehound.integrations import service
+from tracehound.integrations.schemas import IntegrationCreate, WebhookCreate
+
+router = APIRouter(tags=["Integrations"])
+
+_NO_API_KEY: dict[str, Any] = {"security": []}
+
+
+@router.get("/v1/integrations", operation_id="listIntegrations")
+async def list_integrations(principal: CurrentPrincipal, state: StateDep) -> Response:
+    async with state.database.reader() as db:
+        data = [service.integration_dict(i) for i in await service.list_integrations(db, principal)]
+    return json_response({"data": data, "total": len(data)})
+
+
+@router.post("/v1/integrations", operation_id="createIntegration", status_code=201)
+async def create_integration(body: IntegrationCreate, principal: CurrentPrincipal, state: StateDep) -> Response:
+    """An Alertmanager integration answers with its ``token`` (shown once); a PagerDuty one takes the ``secret``
+    of the PagerDuty webhook subscription. ``receive_path`` is where the sender posts."""
+    async with state.database.transaction() as db:
+        integration, token = await service.create_integration(db, principal, body)
+        return json_response(service.integration_dict(integration, token=token), 201)
+
+
+@router.delete("/v1/integrations/{integration_id}", operation_id="deleteIntegration", status_code=204)
+async def delete_integration(integration_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
+    async with state.database.transaction() as db:
+        await service.delete_integration(db, principal, integration_id)
+    return Response(status_code=204)
+
+
+@router.post("/v1/alerts/alertmanager", operation_id="receiveAlertmanager", openapi_extra=_NO_API_KEY)
+async def receive_alertmanager(
+    request: Request,
+    state: StateDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    token: Annotated[str | None, Query(description="The integration token, if it cannot go in a header.")] = None,
+) -> Response:
+    """Alertmanager webhook (payload v4), ``Authorization: Bearer thw_...``. Firing: 201 with the new session, or
+    200 with the session already opened for this alert group. Resolved: recorded on that session."""
+    raw = await request.body()
+    async with state.database.transaction() as db:
+        received = await service.receive_alertmanager(
+            db,
+            authorization=authorization,
+            token_param=token,
+            raw=raw,
+            limits=state.limits,
+            enqueue=state.enqueue,
+        )
+    return json_response(received.body, received.status_code)
+
+
+@router.post("/v1/alerts/pagerduty/{integration_id}", operation_id="receivePagerDuty", openapi_extra=_NO_API_KEY)
+async def receive_pagerduty(
+    integration_id: str,
+    request: Request,
+    state: StateDep,
+    x_pagerduty_signature: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """PagerDuty V3 webhook, verified with ``X-PagerDuty-Signature``. ``incident.triggered`` opens a session (once
+    per incident), ``incident.resolved`` is recorded on it, other events are acknowledged and ignored."""
+    raw = await request.body()
+    async with state.database.transaction() as db:
+        received = await service.receive_pagerduty(
+            db,
+            integration_id=integration_id,
+            signature=x_pagerduty_signature,
+            raw=raw,
+            limits=state.limits,
+            enqueue=state.enqueue,
+        )
+    return json_response(received.body, received.status_code)
+
+
+@router.get("/v1/webhooks", operation_id="listWebhooks")
+async def list_webhooks(principal: CurrentPrincipal, state: StateDep) -> Response:
+    async with state.database.reader() as db:
+        data = [service.subscription_dict(s) for s in await service.list_subscriptions(db, principal)]
+    return json_response({"data": data, "total": len(data)})
+
+
+@router.post("/v1/webhooks", operation_id="createWebhook", status_code=201)
+async def create_webhook(body: WebhookCreate, principal: CurrentPrincipal, state: StateDep) -> Response:
+    """Register a URL for ``session.idle`` / ``session.failed`` events. The signing ``secret`` is shown once."""
+    async with state.database.transaction() as db:
+        sub, secret = await service.create_subscription(db, principal, body)
+        return json_response(service.subscription_dict(sub, secret=secret), 201)
+
+
+@router.delete("/v1/webhooks/{webhook_id}", operation_id="deleteWebhook", status_code=204)
+async def delete_webhook(webhook_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
+    async with state.database.transaction() as db:
+        await service.delete_subscription(db, principal, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/webhooks/{webhook_id}/deliveries", operation_id="listWebhookDeliveries")
+async def list_deliveries(webhook_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
+    async with state.database.reader() as db:
+        data = [service.delivery_dict(d) for d in await service.list_deliveries(db, principal, webhook_id)]
+    return json_response({"data": data, "total": len(data)})

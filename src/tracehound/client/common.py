@@ -1,0 +1,109 @@
+"""What the sync and async clients share: request bodies, query parameters, retry decisions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tracehound.client.errors import Conflict, RateLimited, ServiceUnavailable, TracehoundAPIError, error_from_response
+from tracehound.client.models import Event
+from tracehound.client.sse import ServerSentEvent
+
+USER_AGENT = "tracehound-client/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+STREAM_TIMEOUT = httpx.Timeout(10.0, read=90.0)  # the server sends a heartbeat every 20 s by default
+DEFAULT_RETRY_AFTER = 5.0
+
+
+def headers(api_key: str | None) -> dict[str, str]:
+    out = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if api_key:
+        out["Authorization"] = f"Bearer {api_key}"
+    return out
+
+
+def iso(value: datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+def create_body(
+    input: str,
+    *,
+    time: datetime | str | None = None,
+    title: str | None = None,
+    tags: Iterable[str] | None = None,
+    idempotency_key: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"input": input}
+    if time is not None:
+        body["time"] = iso(time)
+    if title is not None:
+        body["title"] = title
+    if tags:
+        body["tags"] = list(tags)
+    if idempotency_key is not None:
+        body["idempotency_key"] = idempotency_key
+    body.update(extra or {})
+    return body
+
+
+def list_params(
+    page: int | None, limit: int | None, tags: Iterable[str] | None, statuses: Iterable[str] | None
+) -> list[tuple[str, str | int]]:
+    params: list[tuple[str, str | int]] = []
+    if page is not None:
+        params.append(("page", page))
+    if limit is not None:
+        params.append(("limit", limit))
+    params += [("tag", t) for t in tags or ()]
+    params += [("status", s) for s in statuses or ()]
+    return params
+
+
+def event_params(since_id: int, types: Iterable[str] | None, limit: int | None = None) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"since_id": since_id}
+    wanted = list(types or ())
+    if wanted:
+        params["types"] = ",".join(wanted)
+    if limit is not None:
+        params["limit"] = limit
+    return params
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The decoded body of a success, else the mapped exception."""
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise TracehoundAPIError(response.status_code, f"the server sent a body that is not JSON: {exc}") from exc
+
+
+def retry_delay(exc: TracehoundAPIError, *, follow_up: bool) -> float | None:
+    """Seconds to wait before retrying a create/follow-up after ``exc``; None when retrying cannot help."""
+    if isinstance(exc, RateLimited | ServiceUnavailable):
+        return float(exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER)
+    if follow_up and isinstance(exc, Conflict) and exc.retry_after is not None:
+        return float(exc.retry_after)
+    return None
+
+
+def to_event(sse: ServerSentEvent) -> Event | None:
+    """A log event from an SSE frame; None for ``connected`` and other control frames."""
+    if sse.event == "connected" or not sse.data:
+        return None
+    try:
+        payload = json.loads(sse.data)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or "id" not in payload:
+        return None
+    return Event.from_dict(payload)

@@ -1,0 +1,82 @@
+"""Configuration of a Prometheus (or PromQL-compatible: VictoriaMetrics, Thanos, Mimir) data source."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+# Fields that hold credentials: stored with the data source, never returned by the API or the CLI.
+SECRET_FIELDS = ("auth_header_value", "basic_auth_password")
+
+MetricName = Annotated[str, Field(pattern=_METRIC.pattern, max_length=200)]
+
+
+class PrometheusConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090.")
+    service_label: str = Field(default="service", description="The label that names a service.")
+    label_filters: dict[str, str] = Field(
+        default_factory=dict, description="Extra equality matchers added to every selector (e.g. env=prod)."
+    )
+    metrics: list[MetricName] | None = Field(
+        default=None,
+        max_length=500,
+        description="Metric names to read; default: every metric that carries the service label.",
+    )
+    auth_header_name: str = Field(default="Authorization", description="Header that carries auth_header_value.")
+    auth_header_value: str | None = Field(default=None, description="e.g. 'Bearer <token>' (secret).")
+    basic_auth_username: str | None = None
+    basic_auth_password: str | None = Field(default=None, description="(secret)")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    step_seconds: float | None = Field(default=None, gt=0, le=3600, description="Default: window / 240, >= 15 s.")
+    rate_window: str = Field(default="5m", pattern=r"^[0-9]+[smh]$", description="Range of rate() for counters.")
+    max_series: int = Field(default=5000, ge=1, le=100_000)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    call_graph: list[tuple[str, str]] = Field(
+        default_factory=list, max_length=10_000, description="Static (caller, callee) service edges, if known."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+    @field_validator("service_label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        if not _LABEL.match(v):
+            raise ValueError(f"{v!r} is not a valid Prometheus label name")
+        return v
+
+    @field_validator("label_filters")
+    @classmethod
+    def _filters(cls, v: dict[str, str]) -> dict[str, str]:
+        for k in v:
+            if not _LABEL.match(k):
+                raise ValueError(f"{k!r} is not a valid Prometheus label name")
+        return v
+
+    @field_validator("auth_header_name")
+    @classmethod
+    def _header(cls, v: str) -> str:
+        if not _HEADER.match(v):
+            raise ValueError(f"{v!r} is not a valid header name")
+        return v
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> PrometheusConfig:
+        if self.auth_header_value is not None and self.basic_auth_username is not None:
+            raise ValueError("use either auth_header_value or basic auth, not both")
+        if (self.basic_auth_username is None) != (self.basic_auth_password is None):
+            raise ValueError("basic auth needs both basic_auth_username and basic_auth_password")
+        return self

@@ -1,0 +1,1 @@
+"""Integrations: connector configuration, alert receivers (Alertmanager, PagerDuty) and completion webhooks."""

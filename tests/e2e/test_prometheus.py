@@ -1,0 +1,113 @@
+"""A real Prometheus, backfilled with the simulator's metrics (an injected payment error fault), read by real
+investigations through the API; an unreachable Prometheus; and Prometheus scraping tracehound's own /metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.support import prom
+from tests.support.polling import wait_status
+from tests.support.servers import Proc, free_port, server
+from tests.support.tenants import Tenant, make_tenant
+from tracehound.connectors.simulator import EDGES
+
+pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
+
+
+@dataclass
+class Stack:
+    api: Proc
+    prom: prom.Daemon
+    db_url: str
+    fault_start: datetime
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("prom-stack")
+    prom.binary("prometheus")
+    now = datetime.now(UTC).replace(microsecond=0)
+    fault_start = now - timedelta(minutes=20)
+    fault = {"service": "payment", "type": "errors", "start": fault_start.isoformat(), "duration_minutes": 120}
+    text, _n = prom.openmetrics(7, fault, now - timedelta(hours=2), now)
+    prom.backfill(text, tmp / "tsdb")
+    db_url = f"sqlite:///{tmp / 'tracehound.db'}"
+    api = server(db_url, tmp).start()
+    daemon = prom.prometheus(tmp, scrape=[("tracehound", f"127.0.0.1:{api.port}")])
+    try:
+        daemon.start()
+        yield Stack(api, daemon, db_url, fault_start)
+    finally:
+        daemon.stop()
+        api.stop()
+
+
+def _connector(stack: Stack, tenant: Tenant, config: dict[str, object]) -> None:
+    body = {"name": "prom", "kind": "prometheus", "config": config}
+    r = httpx.post(f"{stack.api.base_url}/v1/connectors", json=body, headers=tenant.headers(), timeout=10)
+    assert r.status_code == 201, r.text
+
+
+def test_investigation_finds_the_injected_fault_from_promql(stack: Stack) -> None:
+    tenant = make_tenant(stack.db_url, sim=None)
+    config = {
+        "url": stack.prom.url,
+        "label_filters": {"job": "shop"},
+        "call_graph": [list(e) for e in EDGES],
+        "auth_header_value": "Bearer not-checked-by-this-prometheus",
+    }
+    _connector(stack, tenant, config)
+    check = httpx.post(f"{stack.api.base_url}/v1/connectors/prom/check", headers=tenant.headers(), timeout=20)
+    assert check.status_code == 200 and check.json()["ok"] is True, check.text
+    assert "payment" in check.json()["services"]
+    body = {"input": "Checkout requests are failing with 500s", "time": prom.iso(stack.fault_start)}
+    r = httpx.post(f"{stack.api.base_url}/v1/sessions", json=body, headers=tenant.headers(), timeout=10)
+    assert r.status_code == 201, r.text
+    done = wait_status(stack.api.base_url, tenant.headers(), r.json()["id"], timeout=90)
+    assert done["status"] == "idle"
+    report = done["report"]
+    assert report["root_cause"] == "payment", report["summary"]
+    assert "metrics:prometheus" in report["sources_used"]
+    assert not report["source_failures"]
+    assert done["usage"]["data_points"] > 1000
+
+
+def test_unreachable_prometheus_still_ends_idle_and_names_the_failure(stack: Stack) -> None:
+    tenant = make_tenant(stack.db_url, sim=None)
+    dead = f"http://127.0.0.1:{free_port()}"
+    _connector(stack, tenant, {"url": dead, "timeout_seconds": 2})
+    check = httpx.post(f"{stack.api.base_url}/v1/connectors/prom/check", headers=tenant.headers(), timeout=20)
+    assert check.json()["ok"] is False and dead in check.json()["error"]
+    body = {"input": "Checkout requests are failing", "time": prom.iso(stack.fault_start)}
+    r = httpx.post(f"{stack.api.base_url}/v1/sessions", json=body, headers=tenant.headers(), timeout=10)
+    done = wait_status(stack.api.base_url, tenant.headers(), r.json()["id"], timeout=60)
+    assert done["status"] == "idle"
+    report = done["report"]
+    failures = report["source_failures"]
+    assert failures and failures[0]["source"] == "metrics:prometheus", failures
+    assert dead in failures[0]["error"] and "unreachable" in failures[0]["error"]
+    assert report["confidence"] == "Low"
+    assert report["root_cause"] is None
+
+
+def test_prometheus_scrapes_tracehound_metrics(stack: Stack) -> None:
+    deadline = time.monotonic() + 30
+    last: object = None
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{stack.prom.url}/api/v1/query", params={"query": 'up{job="tracehound"}'}, timeout=5)
+        result = r.json()["data"]["result"]
+        last = result
+        if result and result[0]["value"][1] == "1":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"Prometheus never scraped tracehound: {last}\n{stack.prom.log_tail()}")
+    r = httpx.get(f"{stack.prom.url}/api/v1/label/__name__/values", params={"match[]": '{job="tracehound"}'}, timeout=5)
+    names = r.json()["data"]
+    assert any(n.startswith("tracehound_") for n in names), names

@@ -1,0 +1,199 @@
+"""The web UI's routes over HTTP against a real server: cookies, CSRF, sign-out, roles, scoping and escaping."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.support.polling import wait_status
+from tests.support.servers import Proc
+from tests.support.tenants import Tenant, make_tenant
+
+pytestmark = pytest.mark.e2e
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def signed_in(base: str, key: str) -> tuple[httpx.Client, str]:
+    """A client with a signed-in web session, and the session's CSRF token."""
+    c = httpx.Client(base_url=base, timeout=30)
+    token = csrf_of(c.get("/ui/login").text)
+    r = c.post("/ui/login", data={"csrf_token": token, "api_key": key, "next": "/ui"})
+    assert r.status_code == 303, r.text
+    page = c.get("/ui")
+    assert page.status_code == 200
+    return c, csrf_of(page.text)
+
+
+def test_root_redirects_and_pages_need_sign_in(api: Proc) -> None:
+    r = httpx.get(f"{api.base_url}/")
+    assert r.status_code == 307 and r.headers["location"] == "/ui"
+    r = httpx.get(f"{api.base_url}/ui/sessions/new")
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login?next=%2Fui%2Fsessions%2Fnew"
+
+
+def test_cookie_flags_and_security_headers(api: Proc, tenant: Tenant) -> None:
+    r = httpx.get(f"{api.base_url}/ui/login")
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    # behind a TLS-terminating proxy on loopback (uvicorn trusts X-Forwarded-Proto from 127.0.0.1): Secure
+    r = httpx.get(f"{api.base_url}/ui/login", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" in r.headers["set-cookie"].lower()
+    # the API key never goes into the cookie
+    c, _ = signed_in(api.base_url, tenant.admin_key)
+    assert tenant.admin_key not in str(c.cookies.get("th_session"))
+    c.close()
+
+
+def test_sign_in_rejects_bad_keys(api: Proc, tenant: Tenant) -> None:
+    c = httpx.Client(base_url=api.base_url)
+    token = csrf_of(c.get("/ui/login").text)
+    r = c.post("/ui/login", data={"csrf_token": token, "api_key": "trv_ak_" + "x" * 43})
+    assert r.status_code == 401 and "Unknown API key" in r.text
+    r = c.post("/ui/login", data={"csrf_token": token, "api_key": "hello"})
+    assert r.status_code == 401 and "does not look like" in r.text
+    # an open redirect through ?next is not possible
+    r = c.post("/ui/login", data={"csrf_token": token, "api_key": tenant.member_key, "next": "//evil.example/ui"})
+    assert r.status_code == 303 and r.headers["location"] == "/ui"
+    c.close()
+
+
+def test_csrf_is_required_on_every_form(api: Proc, tenant: Tenant) -> None:
+    c = httpx.Client(base_url=api.base_url)
+    c.get("/ui/login")
+    r = c.post("/ui/login", data={"api_key": tenant.admin_key})
+    assert r.status_code == 403 and "security token" in r.text
+    c.close()
+
+    c, token = signed_in(api.base_url, tenant.admin_key)
+    other, other_token = signed_in(api.base_url, tenant.admin_key)
+    before = c.get("/ui").text.count("row-link")
+    for path, data in [
+        ("/ui/sessions", {"input": "checkout is down"}),
+        ("/ui/admin/keys", {"email": "member@example.com"}),
+        ("/ui/admin/users", {"email": "x@example.com", "role": "admin"}),
+        ("/ui/admin/org", {"api_enabled": "on", "max_running": "9"}),
+        ("/ui/logout", {}),
+    ]:
+        assert c.post(path, data=data).status_code == 403, path
+        assert c.post(path, data={**data, "csrf_token": "forged"}).status_code == 403, path
+        assert c.post(path, data={**data, "csrf_token": other_token}).status_code == 403, path  # another session's
+    # a cross-site Origin is refused even with the right token
+    r = c.post("/ui/sessions", data={"input": "x", "csrf_token": token}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert c.get("/ui").text.count("row-link") == before
+    assert "x@example.com" not in c.get("/ui/admin/users").text
+    c.close()
+    other.close()
+
+
+def test_sign_out_ends_the_session(api: Proc, tenant: Tenant) -> None:
+    c, token = signed_in(api.base_url, tenant.admin_key)
+    r = c.post("/ui/logout", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/login")
+    r = c.get("/ui")
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/login")
+    c.close()
+
+
+def test_members_get_403_on_admin_pages(api: Proc, tenant: Tenant) -> None:
+    c, token = signed_in(api.base_url, tenant.member_key)
+    for path in ("/ui/admin/keys", "/ui/admin/users", "/ui/admin/org"):
+        r = c.get(path)
+        assert r.status_code == 403, path
+        assert "&#39;admin&#39; role" in r.text and "member@example.com" in r.text
+        assert (
+            c.post(path, data={"csrf_token": token, "email": "member@example.com", "role": "admin"}).status_code == 403
+        )
+    assert "/ui/admin/keys" not in c.get("/ui").text  # no admin links for members
+    c.close()
+
+
+def test_list_escapes_hostile_text_and_filters(api: Proc, tenant: Tenant) -> None:
+    hostile = {
+        "input": "db down <script>alert(1)</script> <img src=x onerror=alert(2)>",
+        "title": "<svg onload=alert(3)>title",
+        "tags": ["<b>t</b>", "web-test"],
+    }
+    r = httpx.post(f"{api.base_url}/v1/sessions", json=hostile, headers=tenant.headers())
+    assert r.status_code == 201, r.text
+    wait_status(api.base_url, tenant.headers(), r.json()["id"])
+    c, _ = signed_in(api.base_url, tenant.admin_key)
+    page = c.get("/ui").text
+    for raw in ("<script>alert(1)", "<img src=x", "<svg onload", "<b>t</b>"):
+        assert raw not in page, raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;svg onload=alert(3)&gt;title" in page
+    detail = c.get(f"/ui/sessions/{r.json()['id']}").text
+    assert "<script>alert(1)" not in detail and "<img src=x" not in detail
+    # filters
+    assert c.get("/ui", params={"tag": "web-test"}).text.count("row-link") == 1
+    assert c.get("/ui", params={"q": "db down"}).text.count("row-link") == 1
+    assert c.get("/ui", params={"q": "no such text 42"}).text.count("row-link") == 0
+    assert c.get("/ui", params={"status": "failed", "tag": "web-test"}).text.count("row-link") == 0
+    c.close()
+
+
+def test_sessions_are_scoped_to_the_organisation(api: Proc, tenant: Tenant, shared_db_url: str) -> None:
+    r = httpx.post(f"{api.base_url}/v1/sessions", json={"input": "checkout errors"}, headers=tenant.headers())
+    session_id = r.json()["id"]
+    stranger = make_tenant(shared_db_url)
+    c, token = signed_in(api.base_url, stranger.admin_key)
+    assert c.get(f"/ui/sessions/{session_id}").status_code == 404
+    r = c.post(f"/ui/sessions/{session_id}/messages", data={"csrf_token": token, "input": "why?"})
+    assert r.status_code == 404
+    assert session_id not in c.get("/ui").text
+    # a member lists only their own sessions; an admin lists everyone's
+    m, _ = signed_in(api.base_url, tenant.member_key)
+    assert session_id not in m.get("/ui").text
+    assert m.get(f"/ui/sessions/{session_id}").status_code == 200  # but may open it, like GET /v1/sessions/{id}
+    a, _ = signed_in(api.base_url, tenant.admin_key)
+    assert session_id in a.get("/ui").text
+    for client in (c, m, a):
+        client.close()
+
+
+def test_create_follow_up_and_limits(api: Proc, shared_db_url: str) -> None:
+    tenant = make_tenant(shared_db_url, max_running=1)
+    c, token = signed_in(api.base_url, tenant.member_key)
+    r = c.post("/ui/sessions", data={"csrf_token": token, "input": " "})
+    assert r.status_code == 400 and "Description" in r.text
+    r = c.post("/ui/sessions", data={"csrf_token": token, "input": "checkout errors", "time": "not a time"})
+    assert r.status_code == 400 and "Incident time" in r.text
+    r = c.post(
+        "/ui/sessions", data={"csrf_token": token, "input": "payment errors", "tags": "a, b", "idempotency_key": "k1"}
+    )
+    assert r.status_code == 303
+    session_id = r.headers["location"].rsplit("/", 1)[1]
+    # the same form posted twice (double click) gives the same session
+    r2 = c.post("/ui/sessions", data={"csrf_token": token, "input": "payment errors", "idempotency_key": "k1"})
+    assert r2.headers["location"] == r.headers["location"]
+    # at the organisation's limit: a friendly 429 (unless the first already finished)
+    r3 = c.post("/ui/sessions", data={"csrf_token": token, "input": "second incident"})
+    if r3.status_code == 429:
+        assert "limit" in r3.text and r3.headers["retry-after"]
+    wait_status(api.base_url, tenant.headers(), session_id)
+    if r3.status_code == 303:
+        wait_status(api.base_url, tenant.headers(), r3.headers["location"].rsplit("/", 1)[1])
+    live = c.get(f"/ui/sessions/{session_id}/live").text
+    assert 'data-status="idle"' in live and 'id="root-cause"' in live and "hx-trigger" not in live
+    r = c.post(f"/ui/sessions/{session_id}/messages", data={"csrf_token": token, "input": "why payment?"})
+    assert r.status_code == 303
+    live = c.get(f"/ui/sessions/{session_id}/live").text
+    if 'data-status="follow_up_running"' in live:
+        assert 'hx-trigger="every 1s"' in live
+        # a second follow-up while one runs: a friendly 409 on the page
+        r = c.post(f"/ui/sessions/{session_id}/messages", data={"csrf_token": token, "input": "and now?"})
+        assert r.status_code in (303, 409)
+    body = wait_status(api.base_url, tenant.headers(), session_id)
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user", "assistant"]
+    c.close()

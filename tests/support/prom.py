@@ -1,0 +1,199 @@
+"""Real Prometheus and Alertmanager processes on loopback ports, and Prometheus history backfilled from the
+simulator (promtool ``tsdb create-blocks-from openmetrics``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.servers import free_port
+from tracehound.connectors.simulator import NAMES
+from tracehound.connectors.simulator.generate import metrics as sim_metrics
+from tracehound.connectors.simulator.sources import SimulatorConfig, active_fault
+from tracehound.engine.types import TimeRange
+
+PREFIX = "shop_"
+
+
+def binary(name: str) -> str:
+    """The path of a Prometheus binary. Missing: the test fails under CI (it must run there) and skips elsewhere."""
+    path = shutil.which(name)
+    if path is None:
+        msg = f"{name} is not installed (scripts/ensure-prometheus.sh installs Debian's prometheus packages)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def openmetrics(
+    seed: int,
+    fault: dict[str, Any] | None,
+    start: datetime,
+    end: datetime,
+    *,
+    instances: int = 1,
+    services: Sequence[str] = NAMES,
+    job: str = "shop",
+) -> tuple[str, int]:
+    """(OpenMetrics text, number of series) of the simulator's metrics as gauges named ``shop_<metric>`` with
+    ``service``, ``instance`` and ``job`` labels. Instance k uses seed + k (same fault, different noise)."""
+    families: dict[str, list[str]] = {}
+    count = 0
+    for k in range(instances):
+        cfg = SimulatorConfig.model_validate({"seed": seed + k, "fault": fault})
+        for s in sim_metrics(cfg.seed, active_fault(cfg, end), TimeRange(start, end), list(services)):
+            name = PREFIX + s.name
+            lines = families.setdefault(name, [])
+            labels = f'instance="i{k}",job="{job}",service="{s.service}"'
+            lines += [f"{name}{{{labels}}} {v:.6g} {t:.0f}" for t, v in zip(s.timestamps, s.values, strict=True)]
+            count += 1
+    out: list[str] = []
+    for name, lines in families.items():
+        out.append(f"# TYPE {name} gauge")
+        out += lines
+    out.append("# EOF")
+    return "\n".join(out) + "\n", count
+
+
+def backfill(text: str, tsdb: Path) -> None:
+    src = tsdb.parent / "backfill.om"
+    src.write_text(text)
+    tsdb.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(src), str(tsdb)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@dataclass
+class Daemon:
+    args: list[str]
+    port: int
+    log_path: Path
+    ready_path: str
+    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> Daemon:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.args[0]} exited {self.popen.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.args[0]} not ready in {timeout}s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def prometheus(tmp: Path, *, scrape: Sequence[tuple[str, str]] = (), scrape_interval: str = "1s") -> Daemon:
+    """A Prometheus over ``tmp/tsdb`` (backfill it first); ``scrape`` = (job, host:port) targets."""
+    exe = binary("prometheus")
+    lines = ["global:", f"  scrape_interval: {scrape_interval}", "  evaluation_interval: 15s", "scrape_configs:"]
+    for job, target in scrape:
+        lines += [f"  - job_name: {job}", "    metrics_path: /metrics"]
+        lines.append(f"    static_configs: [{{targets: ['{target}']}}]")
+    if not scrape:
+        lines[-1] = "scrape_configs: []"
+    config = tmp / "prometheus.yml"
+    config.write_text("\n".join(lines) + "\n")
+    port = free_port()
+    return Daemon(
+        [
+            exe,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+            "--log.level=warn",
+        ],
+        port,
+        tmp / "prometheus.log",
+        "/-/ready",
+    )
+
+
+def alertmanager(tmp: Path, *, webhook_url: str, token: str) -> Daemon:
+    exe = binary("prometheus-alertmanager")
+    config = tmp / "alertmanager.yml"
+    config.write_text(
+        "route:\n"
+        "  receiver: tracehound\n"
+        "  group_by: [alertname, service]\n"
+        "  group_wait: 1s\n"
+        "  group_interval: 2s\n"
+        "  repeat_interval: 3s\n"
+        "receivers:\n"
+        "  - name: tracehound\n"
+        "    webhook_configs:\n"
+        f"      - url: {webhook_url}\n"
+        "        send_resolved: true\n"
+        "        http_config:\n"
+        "          authorization:\n"
+        "            type: Bearer\n"
+        f"            credentials: {token}\n"
+    )
+    port = free_port()
+    (tmp / "am-data").mkdir(exist_ok=True)
+    return Daemon(
+        [
+            exe,
+            f"--config.file={config}",
+            f"--storage.path={tmp / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        port,
+        tmp / "alertmanager.log",
+        "/-/ready",
+    )
+
+
+def post_alerts(am: Daemon, alerts: list[dict[str, Any]]) -> None:
+    r = httpx.post(f"{am.url}/api/v2/alerts", json=alerts, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def minutes_ago(now: datetime, m: float) -> datetime:
+    return now - timedelta(minutes=m)

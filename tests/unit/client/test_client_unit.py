@@ -1,0 +1,152 @@
+"""The client's pieces that need no server: error mapping, the SSE decoder, tolerant models, retry decisions
+(through httpx's MockTransport), and that it imports nothing else from tracehound."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+
+from tracehound.client import (
+    Client,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Session,
+    TracehoundAPIError,
+    Unauthorized,
+)
+from tracehound.client.errors import error_from_response
+from tracehound.client.sse import SSEDecoder
+
+
+def _envelope(status: int, message: str, retry_after: int | None = None, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"message": message, "retry_after": retry_after}}, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, InvalidRequest),
+        (401, Unauthorized),
+        (403, Forbidden),
+        (404, NotFound),
+        (409, Conflict),
+        (429, RateLimited),
+        (503, ServiceUnavailable),
+        (500, TracehoundAPIError),
+    ],
+)
+def test_errors_map_by_status(status: int, cls: type[TracehoundAPIError]) -> None:
+    exc = error_from_response(_envelope(status, "nope", 7))
+    assert type(exc) is cls
+    assert (exc.status, exc.message, exc.retry_after) == (status, "nope", 7)
+
+
+def test_envelope_null_retry_after_wins_over_the_header_and_header_is_the_fallback() -> None:
+    assert error_from_response(_envelope(409, "failed", None, **{"Retry-After": "5"})).retry_after is None
+    plain = httpx.Response(429, text="slow down", headers={"Retry-After": "12"})
+    exc = error_from_response(plain)
+    assert isinstance(exc, RateLimited)
+    assert (exc.retry_after, exc.message) == (12, "slow down")
+    assert error_from_response(httpx.Response(404, json={"detail": "Not Found"})).message == "Not Found"
+
+
+def test_sse_decoder_handles_comments_multiline_data_and_ids() -> None:
+    d = SSEDecoder()
+    lines = [": heartbeat", "", "retry: 2000", "event: connected", 'data: {"a": 1}', "", "id: 7", "event: x"]
+    lines += ["data: one", "data: two", "", "data: plain", ""]
+    out = [e for line in lines if (e := d.decode(line)) is not None]
+    assert [(e.event, e.data, e.id, e.retry) for e in out] == [
+        ("connected", '{"a": 1}', None, 2000),
+        ("x", "one\ntwo", "7", None),
+        ("message", "plain", None, None),
+    ]
+    assert d.last_event_id == "7"
+
+
+def test_models_tolerate_unknown_and_missing_fields() -> None:
+    s = Session.from_dict(
+        {
+            "id": "s1",
+            "status": "idle",
+            "brand_new_field": {"x": 1},
+            "messages": [
+                {"id": "m1", "role": "user", "markdown_content": "q"},
+                {"id": "m2", "role": "assistant", "markdown_content": "a", "extra": 1},
+            ],
+        }
+    )
+    assert (s.answer, s.running, s.tags, s.raw["brand_new_field"]) == ("a", False, [], {"x": 1})
+
+
+def _mock(responses: list[httpx.Response], seen: list[httpx.Request]) -> httpx.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return responses.pop(0)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def _session(status: str = "running", **extra: Any) -> dict[str, Any]:
+    return {"id": "11111111-1111-4111-8111-111111111111", "status": status, **extra}
+
+
+def test_create_retries_429_after_retry_after_and_sends_the_key() -> None:
+    seen: list[httpx.Request] = []
+    http = _mock([_envelope(429, "busy", 0), _envelope(429, "busy", 0), httpx.Response(201, json=_session())], seen)
+    with Client("http://x", "trv_ak_test", http_client=http) as c:
+        s = c.create("checkout is down", tags=["a"], retry=True)
+    assert s.status == "running"
+    assert len(seen) == 3
+    assert seen[0].headers["Authorization"] == "Bearer trv_ak_test"
+    assert b'"tags":["a"]' in seen[0].content.replace(b" ", b"")
+
+
+def test_no_retry_without_asking_and_no_retry_of_a_failed_sessions_409() -> None:
+    seen: list[httpx.Request] = []
+    with Client("http://x", "k", http_client=_mock([_envelope(429, "busy", 30)], seen)) as c:
+        with pytest.raises(RateLimited) as info:
+            c.create("x")
+        assert info.value.retry_after == 30
+    with (
+        Client("http://x", "k", http_client=_mock([_envelope(409, "failed", None)], seen)) as c,
+        pytest.raises(Conflict),
+    ):
+        c.follow_up("s", "why?", retry=True)
+    assert len(seen) == 2
+
+
+def test_retry_gives_up_when_retry_after_exceeds_the_timeout() -> None:
+    seen: list[httpx.Request] = []
+    with Client("http://x", "k", http_client=_mock([_envelope(409, "busy", 60)], seen)) as c, pytest.raises(Conflict):
+        c.follow_up("s", "why?", retry=True, retry_timeout=1)
+    assert len(seen) == 1
+
+
+def test_list_sessions_pages_through_next() -> None:
+    pages = [
+        httpx.Response(200, json={"sessions": [_session("idle")] * 2, "count": 2, "prev": None, "next": 2, "total": 3}),
+        httpx.Response(200, json={"sessions": [_session("idle")], "count": 1, "prev": 1, "next": None, "total": 3}),
+    ]
+    seen: list[httpx.Request] = []
+    with Client("http://x", "k", http_client=_mock(pages, seen)) as c:
+        assert len(list(c.list_sessions(page_size=2))) == 3
+    assert [dict(r.url.params) for r in seen] == [{"page": "1", "limit": "2"}, {"page": "2", "limit": "2"}]
+
+
+def test_the_client_imports_nothing_else_from_tracehound() -> None:
+    code = (
+        "import sys, tracehound.client\n"
+        "mods = sorted(m for m in sys.modules\n"
+        "              if m.startswith('tracehound') and not m.startswith('tracehound.client'))\n"
+        "print(mods)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['tracehound']"
