@@ -43,16 +43,6 @@ CHECKS = [
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
 
-def _not_a_known_bug(case: Any) -> bool:
-    """Leave out the inputs of a src bug pinned by a strict xfail in tests/integration/test_bad_input.py
-    (test_list_page_beyond_any_offset_is_never_a_server_error) so that fuzzing keeps looking for new ones:
-    a list ``page`` whose SQL offset overflows 64 bits."""
-    page = (case.query or {}).get("page")
-    if isinstance(page, str) and page.strip().isdigit():
-        page = int(page)
-    return not (isinstance(page, int) and page >= 2**53)
-
-
 @dataclass(frozen=True)
 class Found:
     operation: str
@@ -69,9 +59,6 @@ def _run(
 ) -> int:
     """Send up to MAX_EXAMPLES cases of one operation in one generation mode; returns how many were sent."""
     calls = 0
-    # /metrics answers text/plain but is documented as application/json: a src bug pinned (strict xfail) in
-    # test_openapi_contract.py; its other checks still run.
-    checks = [c for c in CHECKS if not (operation.path == "/metrics" and c is content_type_conformance)]
 
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -82,14 +69,14 @@ def _run(
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
-    @given(case=operation.as_strategy(generation_mode=mode).filter(_not_a_known_bug))
+    @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
         nonlocal calls
         calls += 1
         response = case.call(base_url=api.base_url, headers=headers, timeout=30)
         assert "Traceback" not in response.text, response.text[:2000]
         try:
-            case.validate_response(response, checks=checks, headers=headers)
+            case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
             for failure in group.exceptions:
                 detail = f"{failure.message[:500]} -> {response.status_code} {response.text[:300]}"

@@ -231,6 +231,17 @@ def test_agent_sessions_listing_is_everruns_shaped(api: Proc, tenant: Tenant) ->
     )
 
 
+@pytest.mark.parametrize("path", ["/v1/agents", "/v1/agents/default/sessions"])
+def test_offsets_past_the_end_are_empty_and_past_64_bits_are_400(api: Proc, tenant: Tenant, path: str) -> None:
+    assert httpx.get(f"{api.base_url}/v1/agents", headers=tenant.headers(), timeout=10).status_code == 200
+    r = httpx.get(f"{api.base_url}{path}", params={"offset": 2**63 - 1}, headers=tenant.headers(), timeout=10)
+    assert r.status_code == 200, r.text
+    assert (r.json()["data"], r.json()["offset"]) == ([], 2**63 - 1)
+    r = httpx.get(f"{api.base_url}{path}", params={"offset": 2**63}, headers=tenant.headers(), timeout=10)
+    assert r.status_code == 400, r.text
+    assert "offset" in r.json()["error"]["message"]
+
+
 def test_wait_true_answers_with_the_finished_session(api: Proc, tenant: Tenant) -> None:
     r = _session(api, tenant, {"input": INCIDENT}, params={"wait": "true", "timeout_ms": "60000"})
     assert r.status_code == 201

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from tracehound.kit.validation import JsonObject, Text
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 
-Tag = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Tag = Annotated[Text, Field(min_length=1, max_length=64)]
 
 
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: StrictStr = Field(pattern=NAME_PATTERN, description="A slug, unique in the organization.")
-    description: StrictStr | None = Field(default=None, max_length=2000)
-    system_prompt: StrictStr | None = Field(
+    name: Text = Field(pattern=NAME_PATTERN, description="A slug, unique in the organization.")
+    description: Text | None = Field(default=None, max_length=2000)
+    system_prompt: Text | None = Field(
         default=None, max_length=20_000, description="Extra context for investigations (ownership, runbooks)."
     )
-    capabilities: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
-    default_model_id: StrictStr | None = Field(default=None, pattern=MODEL_ID_PATTERN)
+    capabilities: list[JsonObject] = Field(default_factory=list, max_length=50)
+    default_model_id: Text | None = Field(default=None, pattern=MODEL_ID_PATTERN)
     tags: list[Tag] = Field(default_factory=list, max_length=20)
 
 
@@ -30,11 +32,11 @@ class AgentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: StrictStr | None = Field(default=None, pattern=NAME_PATTERN)
-    description: StrictStr | None = Field(default=None, max_length=2000)
-    system_prompt: StrictStr | None = Field(default=None, max_length=20_000)
-    capabilities: list[dict[str, Any]] | None = Field(default=None, max_length=50)
-    default_model_id: StrictStr | None = Field(default=None, pattern=MODEL_ID_PATTERN)
+    name: Text | None = Field(default=None, pattern=NAME_PATTERN)
+    description: Text | None = Field(default=None, max_length=2000)
+    system_prompt: Text | None = Field(default=None, max_length=20_000)
+    capabilities: list[JsonObject] | None = Field(default=None, max_length=50)
+    default_model_id: Text | None = Field(default=None, pattern=MODEL_ID_PATTERN)
     tags: list[Tag] | None = Field(default=None, max_length=20)
-    status: StrictStr | None = Field(default=None, pattern=r"^(active|archived)$")
+    status: Text | None = Field(default=None, pattern=r"^(active|archived)$")
     is_default: StrictBool | None = None

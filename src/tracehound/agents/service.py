@@ -181,6 +181,8 @@ async def list_agents(
     await ensure_default(db, principal.org_id)
     base = select(Agent).where(Agent.org_id == principal.org_id)
     total = int((await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one())
+    if offset >= total:  # past the end: no query (a huge offset would not even fit the SQL integer)
+        return [], total
     rows = (await db.execute(base.order_by(Agent.created_at, Agent.id).offset(offset).limit(limit))).scalars()
     return list(rows), total
 

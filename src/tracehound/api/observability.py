@@ -40,8 +40,14 @@ class Metrics:
         )
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A ``receive`` that yields ``first`` once, then the connection's own messages (e.g. the disconnect)."""
+    pending = [first]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 def _route_of(scope: Scope) -> str:
@@ -71,15 +77,14 @@ class ObservabilityMiddleware:
             self._record(scope, status["code"], start)
             request_id_var.reset(token)
             return
-        seen = {"bytes": 0}
-
-        async def limited_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                seen["bytes"] += len(message.get("body", b""))
-                if seen["bytes"] > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
+        if declared is None:  # chunked or unknown length: read it here, within the limit, then replay it
+            buffered = await self._read_body(receive)
+            if buffered is None:
+                await self._reject_large(send, rid, status)
+                self._record(scope, status["code"], start)
+                request_id_var.reset(token)
+                return
+            receive = _replay(buffered, receive)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -89,12 +94,23 @@ class ObservabilityMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_wrapper)
-        except _BodyTooLarge:
-            await self._reject_large(send, rid, status)
+            await self.app(scope, receive, send_wrapper)
         finally:
             self._record(scope, status["code"], start)
             request_id_var.reset(token)
+
+    async def _read_body(self, receive: Receive) -> Message | None:
+        """The whole body as one ``http.request`` message (or the disconnect that cut it), None past the limit."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
 
     async def _reject_large(self, send: Send, rid: str, status: dict[str, int]) -> None:
         status["code"] = 413

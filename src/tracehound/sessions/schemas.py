@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from tracehound.agents.schemas import MODEL_ID_PATTERN
+from tracehound.kit.validation import JsonObject, Text
 
 TITLE_MAX = 256
 IDEMPOTENCY_KEY_MAX = 128
@@ -27,7 +28,7 @@ def _not_blank(value: str) -> str:
     return value
 
 
-NonBlankStr = Annotated[StrictStr, AfterValidator(_not_blank)]
+NonBlankStr = Annotated[Text, AfterValidator(_not_blank)]
 
 
 def parse_iso8601(value: str) -> datetime:
@@ -47,17 +48,17 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     input: NonBlankStr = Field(description="The incident description or question to investigate.")
-    title: StrictStr | None = Field(
+    title: Text | None = Field(
         default=None, max_length=TITLE_MAX, description="A short label. Auto-generated if omitted."
     )
-    time: StrictStr | None = Field(default=None, description="ISO-8601 timestamp of when the incident occurred.")
-    idempotency_key: StrictStr | None = Field(
+    time: Text | None = Field(default=None, description="ISO-8601 timestamp of when the incident occurred.")
+    idempotency_key: Text | None = Field(
         default=None,
         min_length=1,
         max_length=IDEMPOTENCY_KEY_MAX,
         description="Same key in the same organization returns the original session with 200 OK.",
     )
-    tags: list[Annotated[StrictStr, Field(min_length=1, max_length=TAG_MAX)]] | None = Field(
+    tags: list[Annotated[Text, Field(min_length=1, max_length=TAG_MAX)]] | None = Field(
         default=None,
         max_length=TAGS_MAX,
         description="Tags for organizing and filtering sessions (additive).",
@@ -65,13 +66,11 @@ class SessionCreate(BaseModel):
     thinking_mode: ThinkingMode | None = Field(
         default=None, description="auto (default): chosen from the request; deep: thorough; fast: a quick look."
     )
-    agent_id: StrictStr | None = Field(default=None, description="agent_<32 hex>; default: the default agent.")
-    capabilities: list[dict[str, Any]] | None = Field(
+    agent_id: Text | None = Field(default=None, description="agent_<32 hex>; default: the default agent.")
+    capabilities: list[JsonObject] | None = Field(
         default=None, max_length=50, description="Session-level capabilities, additive to the agent's."
     )
-    model_id: StrictStr | None = Field(
-        default=None, pattern=MODEL_ID_PATTERN, description="Overrides the agent's model."
-    )
+    model_id: Text | None = Field(default=None, pattern=MODEL_ID_PATTERN, description="Overrides the agent's model.")
 
     @field_validator("time")
     @classmethod

@@ -24,6 +24,7 @@ from tracehound.kit.clock import utcnow
 from tracehound.kit.errors import Conflict, InvalidRequest, NotFound, TooManyRunning
 from tracehound.kit.ids import new_id, parse_uuid
 from tracehound.kit.usage import add_usage
+from tracehound.kit.validation import SQL_INT_MAX
 from tracehound.models import RUNNING_STATUSES, Message, Session
 from tracehound.sessions import repository as repo
 from tracehound.sessions.schemas import TITLE_MAX, MessageCreate, SessionCreate, parse_iso8601
@@ -250,6 +251,8 @@ async def list_page(
     require_admin(principal, "Listing sessions (GET /v1/sessions)")
     if limit is not None and limit > MAX_PAGE_LIMIT:
         raise InvalidRequest(f"limit: must be at most {MAX_PAGE_LIMIT}.")
+    if page is not None and page > SQL_INT_MAX:
+        raise InvalidRequest(f"page: must be at most {SQL_INT_MAX}.")
     f = _filter(principal, filters or ListFilters())
     if page is None and limit is None:
         rows = await repo.page(db, f, offset=0, limit=None)
@@ -257,7 +260,9 @@ async def list_page(
     page = page or 1
     limit = limit or DEFAULT_PAGE_LIMIT
     total = await repo.count(db, f)
-    rows = await repo.page(db, f, offset=(page - 1) * limit, limit=limit)
+    offset = (page - 1) * limit
+    # past the end the page is empty: no query (an offset beyond 2**63 would not even fit the SQL integer)
+    rows = await repo.page(db, f, offset=offset, limit=limit) if offset < total else []
     return Page(rows, total, page, limit)
 
 
@@ -305,7 +310,8 @@ async def list_offset(
     """The Everruns-shaped listing: ``offset`` + ``limit`` (1..100)."""
     require_admin(principal, "Listing sessions")
     f = _filter(principal, filters)
-    return await repo.page(db, f, offset=offset, limit=limit), await repo.count(db, f)
+    total = await repo.count(db, f)
+    return (await repo.page(db, f, offset=offset, limit=limit) if offset < total else []), total
 
 
 # --- the worker's side ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from tracehound.agents import service
 from tracehound.agents.schemas import AgentCreate, AgentUpdate
 from tracehound.api.deps import CurrentPrincipal, StateDep
 from tracehound.api.routes.common import json_response
+from tracehound.kit.validation import SQL_INT_MAX
 from tracehound.sessions import service as sessions
 from tracehound.sessions.wire import session_dict
 
@@ -36,7 +37,7 @@ async def create_agent(body: AgentCreate, principal: CurrentPrincipal, state: St
 async def list_agents(
     principal: CurrentPrincipal,
     state: StateDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     async with state.database.transaction() as db:  # may create the default agent
@@ -71,7 +72,7 @@ async def list_agent_sessions(
     agent_ref: str,
     principal: CurrentPrincipal,
     state: StateDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     """Everruns-shaped listing (admin): ``{data, total, offset, limit}``, newest first."""
