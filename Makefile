@@ -28,6 +28,8 @@ test: setup lint typecheck imports
 	.venv/bin/python -m pytest
 
 bench: setup
+	@scripts/ensure-postgres.sh
+	@scripts/ensure-bench-tools.sh
 	.venv/bin/python -m bench
 
 clean:

@@ -8,14 +8,17 @@ tracehound, baseline...), so that background load on the machine affects both al
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from tests.support.polling import wait_status
 
+from bench import wrk
 from bench.env import make_tenant, pg_database, sqlite_url, start_baseline, start_tracehound
 from bench.load import LoadResult, Request, run_load
 from bench.report import Row
@@ -35,11 +38,37 @@ def _database(backend: str, tmp: Path) -> Iterator[str]:
             yield url
 
 
-def _alternate(th: Request, base: Request, *, duration: float) -> tuple[LoadResult, LoadResult]:
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One side of a comparison: the same request for wrk (url, method, headers, body) and for bench/load.py."""
+
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+    def python(self) -> Request:
+        return lambda c: c.request(self.method, self.url, headers=self.headers, json=self.body)
+
+    def run(self, duration: float) -> LoadResult:
+        if wrk.available():
+            body = None if self.body is None else json.dumps(self.body)
+            headers = {**self.headers, **({"Content-Type": "application/json"} if body else {})}
+            return wrk.run_wrk(
+                self.url, method=self.method, headers=headers, body=body, concurrency=CONCURRENCY, duration=duration
+            )
+        return run_load(self.python(), concurrency=CONCURRENCY, duration=duration)
+
+
+def generator() -> str:
+    return "wrk" if wrk.available() else "bench/load.py (httpx; install wrk for a lighter load generator)"
+
+
+def _alternate(th: Target, base: Target, *, duration: float) -> tuple[LoadResult, LoadResult]:
     th_parts, base_parts = [], []
     for _ in range(ROUNDS):
-        th_parts.append(run_load(th, concurrency=CONCURRENCY, duration=duration / ROUNDS))
-        base_parts.append(run_load(base, concurrency=CONCURRENCY, duration=duration / ROUNDS))
+        th_parts.append(th.run(duration / ROUNDS))
+        base_parts.append(base.run(duration / ROUNDS))
     return LoadResult.merge(th_parts), LoadResult.merge(base_parts)
 
 
@@ -70,13 +99,12 @@ def bench_get(backend: str, *, duration: float) -> tuple[list[Row], dict[str, An
             r.raise_for_status()
             sid = r.json()["id"]
             wait_status(server.base_url, tenant.headers(), sid)
-            th_url, headers = f"{server.base_url}/v1/sessions/{sid}", tenant.headers()
+            th_target = Target(f"{server.base_url}/v1/sessions/{sid}", headers=tenant.headers())
             with start_baseline(url, tmp) as base_proc:
-                base_url = f"{base_proc.base_url}/v1/sessions/{sid}"
-                th, base = _alternate(
-                    lambda c: c.get(th_url, headers=headers), lambda c: c.get(base_url), duration=duration
-                )
-    return _rows("get", backend, th, base, targets=True), {"tracehound": th.to_dict(), "baseline": base.to_dict()}
+                base_target = Target(f"{base_proc.base_url}/v1/sessions/{sid}")
+                th, base = _alternate(th_target, base_target, duration=duration)
+    details = {"generator": generator(), "tracehound": th.to_dict(), "baseline": base.to_dict()}
+    return _rows("get", backend, th, base, targets=True), details
 
 
 def bench_create(backend: str, *, duration: float) -> tuple[list[Row], dict[str, Any]]:
@@ -85,13 +113,9 @@ def bench_create(backend: str, *, duration: float) -> tuple[list[Row], dict[str,
         tmp = Path(d)
         with start_tracehound(url, tmp) as server:
             tenant = make_tenant(url, sim=None, max_running=100_000)
-            th_url, headers = f"{server.base_url}/v1/sessions", tenant.headers()
+            th_target = Target(f"{server.base_url}/v1/sessions", "POST", tenant.headers(), body)
             with start_baseline(url, tmp, org_id=tenant.org_id) as base_proc:
-                base_url = f"{base_proc.base_url}/v1/sessions"
-                th, base = _alternate(
-                    lambda c: c.post(th_url, headers=headers, json=body),
-                    lambda c: c.post(base_url, json=body),
-                    duration=duration,
-                )
+                base_target = Target(f"{base_proc.base_url}/v1/sessions", "POST", {}, body)
+                th, base = _alternate(th_target, base_target, duration=duration)
     rows = _rows("create", backend, th, base, targets=False)
-    return rows, {"tracehound": th.to_dict(), "baseline": base.to_dict()}
+    return rows, {"generator": generator(), "tracehound": th.to_dict(), "baseline": base.to_dict()}

@@ -70,7 +70,10 @@ class LoadResult:
 
     @classmethod
     def merge(cls, parts: Sequence[LoadResult]) -> LoadResult:
-        """Several rounds of the same load as one result (requests and seconds add up)."""
+        """Several rounds of the same load as one result (requests and seconds add up). Rounds from ``wrk``
+        carry no samples: their percentiles are averaged, weighted by requests (an approximation)."""
+        if any(not p.samples for p in parts):
+            return cls._merge_summaries(parts)
         samples = tuple(s for p in parts for s in p.samples)
         seconds = sum(p.seconds for p in parts)
         return cls(
@@ -81,6 +84,31 @@ class LoadResult:
             latency=Latency.of(samples),
             first_error=next((p.first_error for p in parts if p.first_error), None),
             samples=samples,
+        )
+
+    @classmethod
+    def _merge_summaries(cls, parts: Sequence[LoadResult]) -> LoadResult:
+        requests, seconds = sum(p.requests for p in parts), sum(p.seconds for p in parts)
+
+        def avg(field: str) -> float:
+            total = sum(getattr(p.latency, field) * p.requests for p in parts)
+            return round(total / requests, 2) if requests else 0.0
+
+        latency = Latency(
+            n=requests,
+            p50_ms=avg("p50_ms"),
+            p90_ms=avg("p90_ms"),
+            p99_ms=avg("p99_ms"),
+            max_ms=max((p.latency.max_ms for p in parts), default=0.0),
+            mean_ms=avg("mean_ms"),
+        )
+        return cls(
+            requests=requests,
+            errors=sum(p.errors for p in parts),
+            seconds=round(seconds, 2),
+            rps=round(requests / seconds, 1) if seconds > 0 else 0.0,
+            latency=latency,
+            first_error=next((p.first_error for p in parts if p.first_error), None),
         )
 
 

@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.models import ApiKey, Organization, User
+
+# Built once: the statement of every authenticated request (see Database.read).
+_PRINCIPAL_BY_KEY_HASH = (
+    select(
+        ApiKey.id.label("key_id"),
+        ApiKey.revoked_at,
+        User.id.label("user_id"),
+        User.email,
+        User.role,
+        Organization.id.label("org_id"),
+        Organization.name.label("org_name"),
+        Organization.api_enabled,
+        Organization.max_running,
+    )
+    .join(User, User.id == ApiKey.user_id)
+    .join(Organization, Organization.id == ApiKey.org_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
+PrincipalRecord = Row[str, datetime | None, str, str, str, str, str, bool, int]
+
+
+def principal_record(conn: Connection, *, key_hash: str) -> PrincipalRecord | None:
+    """The key, its user and its organisation as one row (``key_id``, ``revoked_at``, ``user_id``, ``email``,
+    ``role``, ``org_id``, ``org_name``, ``api_enabled``, ``max_running``), or None for an unknown key."""
+    return conn.execute(_PRINCIPAL_BY_KEY_HASH, {"key_hash": key_hash}).first()
 
 
 async def principal_row(db: AsyncSession, *, key_hash: str) -> tuple[ApiKey, User, Organization] | None:

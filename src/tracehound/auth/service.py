@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.auth import repository as repo
@@ -31,29 +32,29 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-async def authenticate(db: AsyncSession, *, authorization: str | None) -> Principal:
-    """The caller behind a Bearer header. 401 for a bad key, 403 when the organisation's API is disabled."""
+def authenticate(conn: Connection, *, authorization: str | None) -> Principal:
+    """The caller behind a Bearer header. 401 for a bad key, 403 when the organisation's API is disabled.
+    Sync, for ``Database.read``: it runs on every authenticated request."""
     token = bearer_token(authorization)
-    row = await repo.principal_row(db, key_hash=hash_api_key(token))
+    row = repo.principal_record(conn, key_hash=hash_api_key(token))
     if row is None:
         raise Unauthorized("Unknown API key.")
-    key, user, org = row
-    if key.revoked_at is not None:
+    if row.revoked_at is not None:
         raise Unauthorized("This API key has been revoked.")
-    if not org.api_enabled:
+    if not row.api_enabled:
         raise Forbidden(
-            f"The V1 API is not enabled for organization '{org.name}'. "
+            f"The V1 API is not enabled for organization '{row.org_name}'. "
             "An operator can enable it with: tracehound org update NAME --api-enabled"
         )
     return Principal(
-        key_id=key.id,
-        user_id=user.id,
-        email=user.email,
-        role=user.role,
-        org_id=org.id,
-        org_name=org.name,
-        api_enabled=org.api_enabled,
-        max_running=org.max_running,
+        key_id=row.key_id,
+        user_id=row.user_id,
+        email=row.email,
+        role=row.role,
+        org_id=row.org_id,
+        org_name=row.org_name,
+        api_enabled=row.api_enabled,
+        max_running=row.max_running,
     )
 
 

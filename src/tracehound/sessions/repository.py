@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, cast, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, cast, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.models import RUNNING_STATUSES, Message, Organization, Session, SessionEvent
+from tracehound.sessions.wire import MessageFields, SessionFields
 
 
 def _is_postgres(db: AsyncSession) -> bool:
@@ -43,6 +45,25 @@ async def get(db: AsyncSession, *, org_id: str, session_id: str, for_update: boo
     if for_update and _is_postgres(db):
         stmt = stmt.with_for_update()
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+_SESSIONS, _MESSAGES = Session.__table__, Message.__table__
+# Built once: the statements of GET /v1/sessions/{id} (see Database.read).
+_SESSION_BY_ID = select(_SESSIONS).where(
+    _SESSIONS.c.id == bindparam("session_id"), _SESSIONS.c.org_id == bindparam("org_id")
+)
+_MESSAGES_OF = select(_MESSAGES).where(_MESSAGES.c.session_id == bindparam("session_id")).order_by(_MESSAGES.c.seq)
+
+
+def session_record(conn: Connection, *, org_id: str, session_id: str) -> SessionFields | None:
+    """The session's row (its columns as attributes), or None; sync, for ``Database.read``."""
+    row = conn.execute(_SESSION_BY_ID, {"session_id": session_id, "org_id": org_id}).first()
+    return typing.cast(SessionFields | None, row)
+
+
+def message_records(conn: Connection, session_id: str) -> list[MessageFields]:
+    """The session's messages in order (rows); sync, for ``Database.read``."""
+    return typing.cast(list[MessageFields], list(conn.execute(_MESSAGES_OF, {"session_id": session_id})))
 
 
 async def get_any(db: AsyncSession, session_id: str) -> Session | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.agents import capabilities as caps
@@ -28,7 +29,7 @@ from tracehound.kit.validation import SQL_INT_MAX
 from tracehound.models import RUNNING_STATUSES, Message, Session
 from tracehound.sessions import repository as repo
 from tracehound.sessions.schemas import TITLE_MAX, MessageCreate, SessionCreate, parse_iso8601
-from tracehound.sessions.wire import truncate
+from tracehound.sessions.wire import session_dict, truncate
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +221,15 @@ async def get(db: AsyncSession, principal: Principal, *, session_id: str) -> tup
     if session is None:
         raise _not_found(session_id)
     return session, await repo.messages(db, session.id)
+
+
+def read_session(conn: Connection, principal: Principal, *, session_id: str) -> dict[str, Any]:
+    """``GET /v1/sessions/{id}``: the session with its messages and report, as it goes over the wire. Sync, for
+    ``Database.read`` (the hottest read of the API)."""
+    session = repo.session_record(conn, org_id=principal.org_id, session_id=_canonical_id(session_id))
+    if session is None:
+        raise _not_found(session_id)
+    return session_dict(session, messages=repo.message_records(conn, session.id), include_report=True)
 
 
 @dataclass(frozen=True, slots=True)

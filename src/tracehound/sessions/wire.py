@@ -3,11 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from tracehound.kit.clock import isoformat_z
-from tracehound.models import Message, Session
 from tracehound.sessions.schemas import PREVIEW_CHARS
+
+
+class MessageFields(Protocol):
+    """What the wire needs of a message: an ORM ``Message`` or a row of the ``messages`` table."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def markdown_content(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class SessionFields(Protocol):
+    """What the wire needs of a session: an ORM ``Session`` or a row of the ``sessions`` table."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def input(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def incident_time(self) -> datetime | None: ...
+    @property
+    def thinking_mode(self) -> str: ...
+    @property
+    def agent_id(self) -> str | None: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def capabilities(self) -> list[dict[str, Any]]: ...
+    @property
+    def model_id(self) -> str | None: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def output_preview(self) -> str | None: ...
+    @property
+    def usage(self) -> dict[str, Any]: ...
+    @property
+    def report(self) -> dict[str, Any] | None: ...
 
 
 def truncate(text: str | None, limit: int = PREVIEW_CHARS) -> str | None:
@@ -17,7 +71,7 @@ def truncate(text: str | None, limit: int = PREVIEW_CHARS) -> str | None:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def message_dict(m: Message) -> dict[str, Any]:
+def message_dict(m: MessageFields) -> dict[str, Any]:
     return {
         "id": m.id,
         "role": m.role,
@@ -27,7 +81,7 @@ def message_dict(m: Message) -> dict[str, Any]:
 
 
 def session_dict(
-    s: Session, *, messages: Sequence[Message] | None = None, include_report: bool = False
+    s: SessionFields, *, messages: Sequence[MessageFields] | None = None, include_report: bool = False
 ) -> dict[str, Any]:
     return {
         "id": s.id,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from tracehound.api.deps import AppState, CurrentPrincipal, StateDep
+from tracehound.api.deps import AppState, CurrentPrincipal, StateDep, read_as_caller
 from tracehound.api.routes.common import json_response
 from tracehound.auth.principal import Principal
 from tracehound.models import RUNNING_STATUSES
@@ -88,11 +89,9 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", operation_id="getSession")
-async def get_session(session_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
-    async with state.database.reader() as db:
-        session, messages = await service.get(db, principal, session_id=session_id)
-        payload = session_dict(session, messages=messages, include_report=True)
-    return json_response(payload)
+async def get_session(session_id: str, request: Request) -> Response:
+    # the hottest endpoint: the caller's key and the session are read on one connection (api/deps.py)
+    return json_response(await read_as_caller(request, partial(service.read_session, session_id=session_id)))
 
 
 @router.post("/{session_id}/messages", operation_id="createMessage")
