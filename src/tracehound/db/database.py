@@ -21,9 +21,10 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from tracehound.db.sqlite_inline import inline_creator
 from tracehound.db.urls import DatabaseUrls, resolve
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -58,8 +59,14 @@ def _sqlite_setup(engine: Engine, *, immediate: bool, busy_timeout_s: float, raw
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    """Through aiosqlite's API but inline on the event loop (``sqlite_inline.py``: only BEGIN IMMEDIATE, the one
+    call that can wait for a lock, leaves the loop)."""
+    path = make_url(url).database or ""
     engine = create_async_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=8, json_deserializer=orjson.loads
+        url,
+        async_creator=inline_creator(path, timeout=SQLITE_BUSY_TIMEOUT_S),
+        pool_size=8,
+        json_deserializer=orjson.loads,
     )
     _sqlite_setup(engine.sync_engine, immediate=immediate, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
     return engine

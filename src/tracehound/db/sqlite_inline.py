@@ -1,0 +1,89 @@
+"""An aiosqlite connection without aiosqlite's thread: SQLite calls run inline on the event loop.
+
+aiosqlite runs every call of a connection (cursor, execute, fetch, close: four per statement) on a thread of its
+own; on a busy 2-core machine each hop costs more than the statement it carries (a ``GET`` of a session took
+5.7 ms of CPU through aiosqlite, 0.9 ms inline). What makes the hop worth it in general is that a call may wait
+for a lock. In tracehound's SQLite setup only one call can: every write transaction starts with
+``BEGIN IMMEDIATE`` (``database.py``), which takes the write lock up front and may wait up to the busy timeout
+for another writer (another process, DBOS's own connection). Once it holds the lock, nothing else in the
+transaction waits: in WAL mode readers never block a writer and a commit never waits for readers. So
+``BEGIN IMMEDIATE`` goes to a thread and everything else runs inline.
+
+SQLAlchemy's ``sqlite+aiosqlite`` dialect drives it unchanged (``create_async_engine(async_creator=...)``); it
+relies on aiosqlite 0.22's ``Connection`` internals (``_execute``, ``_connection``, ``_tx``), which
+``tests/integration/test_sqlite_inline.py`` pins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+import aiosqlite
+
+
+def _waits_for_lock(args: tuple[Any, ...]) -> bool:
+    return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE"
+
+
+class _InlineQueue:
+    """Stands in for aiosqlite's request queue, which SQLAlchemy's adapter uses directly to set the isolation
+    level: the call runs at once and its future is resolved."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as exc:  # handed to the awaiting caller, as aiosqlite's thread does
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        if future is not None and not future.done():
+            future.set_result(result)
+
+
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's API, run on the caller's thread; ``BEGIN IMMEDIATE`` alone runs on a worker thread."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)  # builds a Thread object that is never started
+        self._tx = _InlineQueue()  # type: ignore[assignment]
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        if _waits_for_lock(args):
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    async def _connect(self) -> InlineConnection:
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    def __await__(self) -> Generator[Any, None, InlineConnection]:
+        return self._connect().__await__()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def close(self) -> None:
+        self.stop()
+
+
+def inline_creator(path: str, *, timeout: float) -> Callable[[], Awaitable[InlineConnection]]:
+    """For ``create_async_engine(..., async_creator=...)``: a new connection to the SQLite file at ``path``."""
+
+    def connector() -> sqlite3.Connection:
+        # check_same_thread=False: BEGIN IMMEDIATE runs on a worker thread, the rest on the loop's
+        return sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+
+    async def create() -> InlineConnection:
+        return await InlineConnection(connector)
+
+    return create
