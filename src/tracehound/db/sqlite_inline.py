@@ -19,9 +19,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import aiosqlite
+
+# Writers waiting for the lock wait here, not in the loop's default executor (6 threads on 2 cores), which they
+# could fill while the holder of the lock needs a thread of its own to finish.
+_LOCK_WAITERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sqlite-begin")
 
 
 def _waits_for_lock(args: tuple[Any, ...]) -> bool:
@@ -55,7 +61,7 @@ class InlineConnection(aiosqlite.Connection):
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         if _waits_for_lock(args):
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(_LOCK_WAITERS, partial(fn, *args, **kwargs))
         return fn(*args, **kwargs)
 
     async def _connect(self) -> InlineConnection:
