@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tracehound.agents import capabilities as caps
 from tracehound.connectors.registry import build_sources
@@ -25,6 +26,8 @@ from tracehound.models import Agent
 from tracehound.sessions import repository as session_repo
 from tracehound.sessions.service import Turn
 from tracehound.sources.service import list_sources
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +148,26 @@ def _only(signals: frozenset[str], sources: Sources) -> Sources:
     )
 
 
+# The engine's analysis is CPU-bound: on the event loop it would stall every request of the embedded server (and
+# every heartbeat of a worker) for as long as it runs. It runs on a thread of its own, with its own event loop
+# for the sources' I/O; the API's loop keeps the GIL's turn every few milliseconds.
+_ENGINE_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="engine")
+
+
+async def off_loop(work: Coroutine[Any, Any, T]) -> T:
+    """Runs ``work`` to completion on an engine thread and its own event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_ENGINE_THREADS, asyncio.run, work)
+
+
 async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink) -> TurnOutcome:
     chosen = plan(ctx.thinking_mode, ctx.incident)
     sink.emit(ProgressEvent("step.completed", "plan", f"{chosen.mode} mode: {chosen.reason}", {"mode": chosen.mode}))
-    report = await investigate(ctx.incident, chosen.sources(sources), progress=sink.emit, config=chosen.config)
+    loop = asyncio.get_running_loop()
+
+    def progress(event: ProgressEvent) -> None:  # called on the engine thread
+        loop.call_soon_threadsafe(sink.emit, event)
+
+    report = await off_loop(investigate(ctx.incident, chosen.sources(sources), progress=progress, config=chosen.config))
     data = report.to_dict()
     data["thinking_mode"] = {"requested": ctx.thinking_mode, "used": chosen.mode, "reason": chosen.reason}
     if chosen.mode == "fast":
@@ -164,13 +183,15 @@ async def _follow_up(ctx: TurnContext, sources: Sources) -> TurnOutcome:
     """A fast follow-up answers from the stored evidence only; auto and deep may query the sources again."""
     assert ctx.stored_report is not None
     question = next((text for role, text in reversed(ctx.history) if role == "user"), "")
-    answer = await answer_follow_up(
-        question,
-        incident=ctx.incident,
-        report=Report.from_dict(_engine_fields(ctx.stored_report)),
-        history=ctx.history,
-        sources=Sources() if ctx.thinking_mode == "fast" else sources,
-        now=utcnow(),
+    answer = await off_loop(
+        answer_follow_up(
+            question,
+            incident=ctx.incident,
+            report=Report.from_dict(_engine_fields(ctx.stored_report)),
+            history=ctx.history,
+            sources=Sources() if ctx.thinking_mode == "fast" else sources,
+            now=utcnow(),
+        )
     )
     return TurnOutcome(answer.markdown, None, dict(answer.usage))
 
