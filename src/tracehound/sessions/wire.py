@@ -50,4 +50,5 @@ def session_dict(
         "output_preview": s.output_preview,
         "usage": s.usage or None,
         "report": s.report if include_report else None,
+        "alert": s.alert,
     }

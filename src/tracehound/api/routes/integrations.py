@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from tracehound.api.deps import CurrentPrincipal, StateDep
 from tracehound.api.routes.common import json_response
-from tracehound.integrations import service
+from tracehound.integrations import alertmanager, pagerduty, receivers, webhooks
 from tracehound.integrations.schemas import IntegrationCreate, WebhookCreate
 
 router = APIRouter(tags=["Integrations"])
@@ -23,7 +23,7 @@ _NO_API_KEY: dict[str, Any] = {"security": []}
 @router.get("/v1/integrations", operation_id="listIntegrations")
 async def list_integrations(principal: CurrentPrincipal, state: StateDep) -> Response:
     async with state.database.reader() as db:
-        data = [service.integration_dict(i) for i in await service.list_integrations(db, principal)]
+        data = [receivers.integration_dict(i) for i in await receivers.list_integrations(db, principal)]
     return json_response({"data": data, "total": len(data)})
 
 
@@ -32,14 +32,15 @@ async def create_integration(body: IntegrationCreate, principal: CurrentPrincipa
     """An Alertmanager integration answers with its ``token`` (shown once); a PagerDuty one takes the ``secret``
     of the PagerDuty webhook subscription. ``receive_path`` is where the sender posts."""
     async with state.database.transaction() as db:
-        integration, token = await service.create_integration(db, principal, body)
-        return json_response(service.integration_dict(integration, token=token), 201)
+        integration, token = await receivers.create_integration(db, principal, body)
+        return json_response(receivers.integration_dict(integration, token=token), 201)
 
 
 @router.delete("/v1/integrations/{integration_id}", operation_id="deleteIntegration", status_code=204)
 async def delete_integration(integration_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
+    """By id or name. Its token (or secret) stops working at once; the sessions it opened stay."""
     async with state.database.transaction() as db:
-        await service.delete_integration(db, principal, integration_id)
+        await receivers.delete_integration(db, principal, integration_id)
     return Response(status_code=204)
 
 
@@ -54,7 +55,7 @@ async def receive_alertmanager(
     200 with the session already opened for this alert group. Resolved: recorded on that session."""
     raw = await request.body()
     async with state.database.transaction() as db:
-        received = await service.receive_alertmanager(
+        received = await alertmanager.receive(
             db,
             authorization=authorization,
             token_param=token,
@@ -76,10 +77,10 @@ async def receive_pagerduty(
     per incident), ``incident.resolved`` is recorded on it, other events are acknowledged and ignored."""
     raw = await request.body()
     async with state.database.transaction() as db:
-        received = await service.receive_pagerduty(
+        received = await pagerduty.receive(
             db,
             integration_id=integration_id,
-            signature=x_pagerduty_signature,
+            signature_header=x_pagerduty_signature,
             raw=raw,
             limits=state.limits,
             enqueue=state.enqueue,
@@ -90,7 +91,7 @@ async def receive_pagerduty(
 @router.get("/v1/webhooks", operation_id="listWebhooks")
 async def list_webhooks(principal: CurrentPrincipal, state: StateDep) -> Response:
     async with state.database.reader() as db:
-        data = [service.subscription_dict(s) for s in await service.list_subscriptions(db, principal)]
+        data = [webhooks.subscription_dict(s) for s in await webhooks.list_subscriptions(db, principal)]
     return json_response({"data": data, "total": len(data)})
 
 
@@ -98,19 +99,19 @@ async def list_webhooks(principal: CurrentPrincipal, state: StateDep) -> Respons
 async def create_webhook(body: WebhookCreate, principal: CurrentPrincipal, state: StateDep) -> Response:
     """Register a URL for ``session.idle`` / ``session.failed`` events. The signing ``secret`` is shown once."""
     async with state.database.transaction() as db:
-        sub, secret = await service.create_subscription(db, principal, body)
-        return json_response(service.subscription_dict(sub, secret=secret), 201)
+        sub, secret = await webhooks.create_subscription(db, principal, body)
+        return json_response(webhooks.subscription_dict(sub, secret=secret), 201)
 
 
 @router.delete("/v1/webhooks/{webhook_id}", operation_id="deleteWebhook", status_code=204)
 async def delete_webhook(webhook_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
     async with state.database.transaction() as db:
-        await service.delete_subscription(db, principal, webhook_id)
+        await webhooks.delete_subscription(db, principal, webhook_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", operation_id="listWebhookDeliveries")
 async def list_deliveries(webhook_id: str, principal: CurrentPrincipal, state: StateDep) -> Response:
     async with state.database.reader() as db:
-        data = [service.delivery_dict(d) for d in await service.list_deliveries(db, principal, webhook_id)]
+        data = [webhooks.delivery_dict(d) for d in await webhooks.list_deliveries(db, principal, webhook_id)]
     return json_response({"data": data, "total": len(data)})
