@@ -5,6 +5,8 @@ envelope and nothing is stored when the request is rejected."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -13,11 +15,33 @@ from starlette.responses import Response
 from tracehound.api.deps import CurrentPrincipal, StateDep
 from tracehound.api.routes.common import json_response
 from tracehound.integrations import alertmanager, pagerduty, receivers, webhooks
+from tracehound.integrations.episodes import Received
 from tracehound.integrations.schemas import IntegrationCreate, WebhookCreate
+from tracehound.kit.errors import TracehoundError
 
 router = APIRouter(tags=["Integrations"])
 
 _NO_API_KEY: dict[str, Any] = {"security": []}
+
+
+def _outcome(received: Received) -> str:
+    body = received.body
+    if "ignored" in body:
+        return "ignored"
+    if "recorded" in body:
+        return "resolved" if body["recorded"] else "existing"
+    return "opened" if body.get("created") else "existing"
+
+
+@contextmanager
+def _counted(request: Request, source: str) -> Iterator[Callable[[Received], None]]:
+    """Counts each notification in ``tracehound_alert_notifications_total`` (rejected ones too)."""
+    counter = request.app.state.metrics.alert_notifications
+    try:
+        yield lambda received: counter.labels(source, _outcome(received)).inc()
+    except TracehoundError:
+        counter.labels(source, "rejected").inc()
+        raise
 
 
 @router.get("/v1/integrations", operation_id="listIntegrations")
@@ -54,15 +78,17 @@ async def receive_alertmanager(
     """Alertmanager webhook (payload v4), ``Authorization: Bearer thw_...``. Firing: 201 with the new session, or
     200 with the session already opened for this alert group. Resolved: recorded on that session."""
     raw = await request.body()
-    async with state.database.transaction() as db:
-        received = await alertmanager.receive(
-            db,
-            authorization=authorization,
-            token_param=token,
-            raw=raw,
-            limits=state.limits,
-            enqueue=state.enqueue,
-        )
+    with _counted(request, "alertmanager") as count:
+        async with state.database.transaction() as db:
+            received = await alertmanager.receive(
+                db,
+                authorization=authorization,
+                token_param=token,
+                raw=raw,
+                limits=state.limits,
+                enqueue=state.enqueue,
+            )
+        count(received)
     return json_response(received.body, received.status_code)
 
 
@@ -76,15 +102,17 @@ async def receive_pagerduty(
     """PagerDuty V3 webhook, verified with ``X-PagerDuty-Signature``. ``incident.triggered`` opens a session (once
     per incident), ``incident.resolved`` is recorded on it, other events are acknowledged and ignored."""
     raw = await request.body()
-    async with state.database.transaction() as db:
-        received = await pagerduty.receive(
-            db,
-            integration_id=integration_id,
-            signature_header=x_pagerduty_signature,
-            raw=raw,
-            limits=state.limits,
-            enqueue=state.enqueue,
-        )
+    with _counted(request, "pagerduty") as count:
+        async with state.database.transaction() as db:
+            received = await pagerduty.receive(
+                db,
+                integration_id=integration_id,
+                signature_header=x_pagerduty_signature,
+                raw=raw,
+                limits=state.limits,
+                enqueue=state.enqueue,
+            )
+        count(received)
     return json_response(received.body, received.status_code)
 
 
