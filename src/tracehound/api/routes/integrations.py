@@ -21,7 +21,23 @@ from tracehound.kit.errors import TracehoundError
 
 router = APIRouter(tags=["Integrations"])
 
-_NO_API_KEY: dict[str, Any] = {"security": []}
+
+def _receiver_doc(payload: str) -> dict[str, Any]:
+    """OpenAPI of a receiving endpoint: no API key, a raw JSON body, every error in the envelope."""
+    codes = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "413": "PayloadTooLarge"}
+    codes["429"] = "TooManyRequests"
+    return {
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "description": payload,
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        },
+        "responses": {
+            "201": {"description": "A new session was opened: `{session_id, created: true, status}`."},
+            **{code: {"$ref": f"#/components/responses/{name}"} for code, name in codes.items()},
+        },
+    }
 
 
 def _outcome(received: Received) -> str:
@@ -68,7 +84,11 @@ async def delete_integration(integration_id: str, principal: CurrentPrincipal, s
     return Response(status_code=204)
 
 
-@router.post("/v1/alerts/alertmanager", operation_id="receiveAlertmanager", openapi_extra=_NO_API_KEY)
+@router.post(
+    "/v1/alerts/alertmanager",
+    operation_id="receiveAlertmanager",
+    openapi_extra=_receiver_doc("An Alertmanager webhook notification (payload version 4)."),
+)
 async def receive_alertmanager(
     request: Request,
     state: StateDep,
@@ -92,7 +112,11 @@ async def receive_alertmanager(
     return json_response(received.body, received.status_code)
 
 
-@router.post("/v1/alerts/pagerduty/{integration_id}", operation_id="receivePagerDuty", openapi_extra=_NO_API_KEY)
+@router.post(
+    "/v1/alerts/pagerduty/{integration_id}",
+    operation_id="receivePagerDuty",
+    openapi_extra=_receiver_doc('A PagerDuty V3 webhook: {"event": {...}}.'),
+)
 async def receive_pagerduty(
     integration_id: str,
     request: Request,
