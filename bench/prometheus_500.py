@@ -6,7 +6,7 @@ Baselines, measured in the same run:
 
 * the same investigation over an in-memory source that replays exactly the series Prometheus returned (the
   engine alone: what the investigation would cost with free I/O);
-* the same HTTP requests (label discovery + every range query, same concurrency) with a bare ``httpx`` client
+* the same HTTP requests (label and series discovery + every range query, same concurrency) with a bare ``httpx`` client
   that only decodes the JSON (the floor of the querying cost: Prometheus + HTTP + JSON).
 """
 
@@ -94,8 +94,9 @@ async def _raw_http(config: PrometheusConfig, calls: Sequence[Call]) -> float:
         (await http.get(f"/api/v1/label/{config.service_label}/values", params={"match[]": selector(config)})).json()
         for window, services, _out in calls:
             span = {"start": f"{window.start.timestamp():.3f}", "end": f"{window.end.timestamp():.3f}"}
-            names = await http.get("/api/v1/label/__name__/values", params={"match[]": selector(config), **span})
-            metrics = [n for n in names.json()["data"] if not n.endswith("_created")]
+            match = {"match[]": selector(config, None, services)}
+            found = (await http.get("/api/v1/series", params={**match, **span})).json()["data"]
+            metrics = sorted({s["__name__"] for s in found if not s["__name__"].endswith("_created")})
             params = {"step": f"{step_for(window, config):g}", **span}
             await asyncio.gather(*(_raw_range(http, gate, promql(config, m, services), params) for m in metrics))
     return time.perf_counter() - t0

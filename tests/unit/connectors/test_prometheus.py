@@ -62,8 +62,16 @@ async def test_query_turns_matrices_into_series_and_sends_auth() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        if request.url.path == "/api/v1/label/__name__/values":
-            return ok(["shop_errors_total", "shop_cpu", "shop_rt_bucket", "shop_x_created"])
+        if request.url.path == "/api/v1/series":
+            assert request.url.params.get_list("match[]") == ['{service=~"payment"}']
+            return ok(
+                [
+                    {"__name__": "shop_errors_total", "service": "payment", "instance": "i0"},
+                    {"__name__": "shop_cpu", "service": "payment"},
+                    *({"__name__": "shop_rt_bucket", "service": "payment", "le": le} for le in ("0.1", "1", "+Inf")),
+                    {"__name__": "shop_x_created", "service": "payment"},
+                ]
+            )
         query = request.url.params["query"]
         if query.startswith("rate(shop_errors_total"):
             return matrix(
@@ -86,6 +94,7 @@ async def test_query_turns_matrices_into_series_and_sends_auth() -> None:
     assert all(r.headers["Authorization"] == "Bearer sekret" for r in seen)
     queries = [r.url.params["query"] for r in seen if r.url.path == "/api/v1/query_range"]
     assert len(queries) == 3 and all('service=~"payment"' in q for q in queries)  # _created skipped
+    assert [r.url.path for r in seen].count("/api/v1/series") == 1
     assert src.stats.queries == 1 and src.stats.requests == 3 and src.stats.series == 2
 
 
@@ -94,12 +103,15 @@ async def test_basic_auth_and_fixed_metric_list() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
+        if request.url.path == "/api/v1/series":
+            return ok([{"__name__": "up", "service": "cart"}])
         return matrix(({"service": "cart"}, [(1.0, "2")]))
 
-    src = source(handler, basic_auth_username="reader", basic_auth_password="pw", metrics=["up"])
+    src = source(handler, basic_auth_username="reader", basic_auth_password="pw", metrics=["up", "down"])
     [s] = await src.query(WINDOW)
     assert s.name == "up" and s.service == "cart"
-    assert [r.url.path for r in seen] == ["/api/v1/query_range"]
+    assert [r.url.path for r in seen] == ["/api/v1/series", "/api/v1/query_range"]
+    assert seen[0].url.params.get_list("match[]") == ['up{service!=""}', 'down{service!=""}']
     assert seen[0].headers["Authorization"] == "Basic " + base64.b64encode(b"reader:pw").decode()
 
 
@@ -115,7 +127,10 @@ async def test_basic_auth_and_fixed_metric_list() -> None:
     ],
 )
 async def test_erroring_prometheus_is_named(answer: httpx.Response, expected: str) -> None:
-    src = source(lambda _r: answer, metrics=["up"])
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ok([{"__name__": "up", "service": "a"}]) if request.url.path == "/api/v1/series" else answer
+
+    src = source(handler, metrics=["up"])
     with pytest.raises(PrometheusError) as err:
         await src.query(WINDOW)
     assert "Prometheus at http://prom.test:9090" in str(err.value)
@@ -135,11 +150,17 @@ async def test_unreachable_and_slow_prometheus_are_named() -> None:
         await source(slow, timeout_seconds=3).services()
 
 
-async def test_too_many_series_is_an_error_naming_the_limit() -> None:
-    rows = [({"service": f"s{i}"}, [(1.0, "1")]) for i in range(5)]
-    src = source(lambda _r: matrix(*rows), metrics=["up"], max_series=4)
-    with pytest.raises(PrometheusError, match="5 series, more than max_series=4"):
+async def test_too_many_series_fails_before_reading_data() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return ok([{"__name__": "up", "service": f"s{i}"} for i in range(5)])
+
+    src = source(handler, max_series=4)
+    with pytest.raises(PrometheusError, match="has 5 series for this investigation, more than max_series=4"):
         await src.query(WINDOW)
+    assert seen == ["/api/v1/series"]
 
 
 def test_config_rejects_credentials_in_the_url_and_mixed_auth() -> None:

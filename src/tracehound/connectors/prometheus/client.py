@@ -90,9 +90,11 @@ class PrometheusClient:
         return sorted(str(v) for v in data or [])
 
     async def series(
-        self, client: httpx.AsyncClient, match: str, start: datetime, end: datetime
+        self, client: httpx.AsyncClient, matches: Sequence[str], start: datetime, end: datetime
     ) -> list[dict[str, str]]:
-        data = await self._get(client, "/api/v1/series", [("match[]", match), *_range(start, end)])
+        """The label sets of every series matching any of ``matches`` over [start, end]."""
+        params = [*(("match[]", m) for m in matches), *_range(start, end)]
+        data = await self._get(client, "/api/v1/series", params)
         return [dict(x) for x in data or []]
 
     async def query_range(

@@ -6,6 +6,9 @@ queries, one :class:`Series` per Prometheus series:
   one series per service named ``<m>_p95`` (for q = 0.95);
 * everything else (gauges): the raw series.
 
+Series discovery (``/api/v1/series``) first finds the metric names and counts the series; more than
+``max_series`` fails before any data is read.
+
 Queries run concurrently (``concurrency``); any failure raises :class:`PrometheusError` naming the server and
 the query, which the engine records as a failed source (the investigation goes on without it).
 """
@@ -80,13 +83,29 @@ class PrometheusMetrics:
         async with self.client.http() as http:
             return await self.client.label_values(http, self.config.service_label, selector(self.config))
 
-    async def metric_names(self, http: httpx.AsyncClient, window: TimeRange) -> list[str]:
-        if self.config.metrics is not None:
-            names = list(self.config.metrics)
-        else:
-            names = await self.client.label_values(http, "__name__", selector(self.config), window.start, window.end)
-        keep_histograms = self.config.histogram_quantile is not None
-        return [n for n in names if not n.endswith(_SKIP_SUFFIXES) and (keep_histograms or not is_histogram(n))]
+    async def discover(self, http: httpx.AsyncClient, window: TimeRange, services: Sequence[str] | None) -> list[str]:
+        """The metric names to query, from series discovery (``/api/v1/series``), which also counts the series the
+        queries will return: over ``max_series`` fails before any data is read."""
+        c = self.config
+        matches = [selector(c, m, services) for m in c.metrics] if c.metrics else [selector(c, None, services)]
+        found = await self.client.series(http, matches, window.start, window.end)
+        wanted: set[str] = set()
+        expected: set[str] = set()
+        for labels in found:
+            metric = labels.get("__name__", "")
+            if metric.endswith(_SKIP_SUFFIXES) or (is_histogram(metric) and c.histogram_quantile is None):
+                continue
+            wanted.add(metric)
+            if is_histogram(metric):  # one quantile series per service
+                expected.add(f"{metric}\n{labels.get(c.service_label, '')}")
+            else:
+                expected.add(repr(sorted(labels.items())))
+        if len(expected) > c.max_series:
+            raise PrometheusError(
+                f"Prometheus at {c.url} has {len(expected)} series for this investigation, more than max_series="
+                f"{c.max_series}; narrow it with label_filters or metrics"
+            )
+        return sorted(wanted)
 
     async def query(self, window: TimeRange, *, services: Sequence[str] | None = None) -> Sequence[Series]:
         started = time.perf_counter()
@@ -104,7 +123,7 @@ class PrometheusMetrics:
         step = step_for(window, self.config)
         gate = asyncio.Semaphore(self.config.concurrency)
         async with self.client.http() as http:
-            names = await self.metric_names(http, window)
+            names = await self.discover(http, window, services)
 
             async def one(metric: str) -> list[Series]:
                 async with gate:
@@ -114,13 +133,7 @@ class PrometheusMetrics:
                     return self._series(metric, q, result, services)
 
             chunks = await asyncio.gather(*(one(m) for m in names))
-        out = [s for chunk in chunks for s in chunk]
-        if len(out) > self.config.max_series:
-            raise PrometheusError(
-                f"Prometheus at {self.config.url} returned {len(out)} series, more than max_series="
-                f"{self.config.max_series}; narrow it with label_filters or metrics"
-            )
-        return out
+        return [s for chunk in chunks for s in chunk]
 
     def _series(
         self, metric: str, query: str, result: list[dict[str, object]], services: Sequence[str] | None
