@@ -168,3 +168,16 @@ def test_at_the_concurrency_limit_nothing_is_stored_and_a_retry_opens_it(api: Pr
     retried = send(api, token, body)  # Alertmanager retries: now there is room
     assert retried.status_code == 201, retried.text
     assert len(episodes(shared_db_url, tenant.org_id)) == 1
+
+
+def test_alert_sessions_are_listed_under_their_origin(api: Proc, tenant: Tenant) -> None:
+    token = integration(api, tenant)
+    opened = send(api, token, notification(alert("fp-a", "2024-03-15T14:30:00Z"))).json()["session_id"]
+    listing = f"{api.base_url}/v1/sessions"
+    plain = httpx.get(listing, headers=tenant.headers(), timeout=10).json()
+    assert opened not in [s["id"] for s in plain["sessions"]]  # the Traversal list: sessions created via the API
+    alerts = httpx.get(listing, params={"origin": "alert"}, headers=tenant.headers(), timeout=10).json()
+    assert [s["id"] for s in alerts["sessions"]] == [opened] and alerts["total"] == 1
+    assert alerts["sessions"][0]["alert"]["source"] == "alertmanager"
+    bad = httpx.get(listing, params={"origin": "web"}, headers=tenant.headers(), timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("origin:")
