@@ -209,11 +209,6 @@ def test_the_validator_rejects_what_the_seed_forbids() -> None:
     assert schema_errors("SessionList", {"sessions": [], "count": 0})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: GET /metrics is documented as application/json but answers "
-    "Prometheus text (src/tracehound/api/routes/ops.py: the route has no responses= override)",
-)
 def test_metrics_documents_the_content_type_it_answers_with(api: Proc, ours: dict[str, Any]) -> None:
     r = httpx.get(f"{api.base_url}/metrics", timeout=10)
     assert r.status_code == 200

@@ -6,6 +6,7 @@ group firing again later (a new ``startsAt``) opens a new session; a refused not
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -181,3 +182,15 @@ def test_alert_sessions_are_listed_under_their_origin(api: Proc, tenant: Tenant)
     assert alerts["sessions"][0]["alert"]["source"] == "alertmanager"
     bad = httpx.get(listing, params={"origin": "web"}, headers=tenant.headers(), timeout=10)
     assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("origin:")
+
+
+def test_an_oversized_notification_is_413_and_stores_nothing(api: Proc, tenant: Tenant, shared_db_url: str) -> None:
+    token = integration(api, tenant)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold on the streamed body too
+        yield b'{"version": "4", "groupKey": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    r = httpx.post(f"{api.base_url}/v1/alerts/alertmanager", content=chunks(), headers=headers, timeout=30)
+    assert r.status_code == 413 and "larger than" in r.json()["error"]["message"], r.text
+    assert stored_counts(shared_db_url, tenant.org_id) == (0, 0)

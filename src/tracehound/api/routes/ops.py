@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from tracehound.api.deps import StateDep
 
@@ -42,7 +42,7 @@ async def readyz(state: StateDep) -> Response:
     return Response(orjson.dumps({"status": "ok", "checks": checks}), media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True, response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
