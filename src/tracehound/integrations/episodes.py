@@ -121,26 +121,15 @@ async def fire(
 ) -> Received:
     """A firing notification: the session of its episode (200), or a new episode and session (201)."""
     episode = await _episode_for(db, integration, n)
-    if episode is not None:
-        session = await session_repo.get_any(db, episode.session_id)
-        if session is not None:
-            episode.notifications += 1
-            episode.updated_at = utcnow()
-            _add_instances(episode, n.firing)
-            session.alert = _alert_field(episode, n, integration)
-            await db.flush()
-            return _answer(session, created=False)
-    principal = await acting_principal(db, integration)
-    tags = list(dict.fromkeys([*opening.tags, *(integration.settings.get("tags") or [])]))[:TAGS_MAX]
-    data = SessionCreate(
-        input=opening.text[: limits.max_input_chars],
-        title=opening.title[:TITLE_MAX],
-        time=isoformat_z(opening.incident_time),
-        idempotency_key=opening.idempotency_key,
-        tags=tags,
-        thinking_mode=integration.settings.get("thinking_mode"),
-    )
-    session, created = await sessions.create(db, principal, data=data, limits=limits, enqueue=enqueue, origin="alert")
+    session = None if episode is None else await session_repo.get_any(db, episode.session_id)
+    if episode is not None and session is not None:
+        episode.notifications += 1
+        episode.updated_at = utcnow()
+        _add_instances(episode, n.firing)
+        session.alert = _alert_field(episode, n, integration)
+        await db.flush()
+        return _answer(session, created=False)
+    session, created = await _open_session(db, integration, opening, limits=limits, enqueue=enqueue)
     now = utcnow()
     episode = AlertEpisode(
         id=new_id(),
@@ -160,6 +149,28 @@ async def fire(
     session.alert = _alert_field(episode, n, integration)
     await db.flush()
     return _answer(session, created=created)
+
+
+async def _open_session(
+    db: AsyncSession,
+    integration: AlertIntegration,
+    opening: Opening,
+    *,
+    limits: sessions.Limits,
+    enqueue: sessions.Enqueue,
+) -> tuple[Session, bool]:
+    """Admission as for ``POST /v1/sessions`` (limit, idempotency key, durable enqueue), as the integration's admin."""
+    principal = await acting_principal(db, integration)
+    tags = list(dict.fromkeys([*opening.tags, *(integration.settings.get("tags") or [])]))[:TAGS_MAX]
+    data = SessionCreate(
+        input=opening.text[: limits.max_input_chars],
+        title=opening.title[:TITLE_MAX],
+        time=isoformat_z(opening.incident_time),
+        idempotency_key=opening.idempotency_key,
+        tags=tags,
+        thinking_mode=integration.settings.get("thinking_mode"),
+    )
+    return await sessions.create(db, principal, data=data, limits=limits, enqueue=enqueue, origin="alert")
 
 
 async def resolve(

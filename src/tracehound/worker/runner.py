@@ -81,6 +81,10 @@ class Worker:
         # Launched from this thread, so DBOS runs the async workflows on this very event loop, which also
         # owns the database connections the steps use. It blocks for a moment (recovery scan): startup only.
         DBOS.launch()
+        await self._register_queues()
+        self.tasks = self._background_tasks(self.enqueuer)
+
+    async def _register_queues(self) -> None:
         await DBOS.register_queue_async(
             QUEUE_NAME,
             worker_concurrency=self.options.worker_concurrency,
@@ -94,8 +98,10 @@ class Worker:
             polling_interval_sec=max(0.5, self.options.queue_polling_interval_seconds),
             on_conflict="always_update",
         )
+
+    def _background_tasks(self, enqueuer: DbosEnqueuer) -> list[asyncio.Task[None]]:
         o = self.options
-        self.tasks = [
+        return [
             asyncio.create_task(
                 liveness_loop(
                     self.database,
@@ -109,7 +115,7 @@ class Worker:
                     self.database,
                     interval=o.sweep_interval_seconds,
                     timeout_seconds=o.session_timeout_seconds,
-                    deliveries=self.enqueuer.delivery,
+                    deliveries=enqueuer.delivery,
                 )
             ),
         ]
