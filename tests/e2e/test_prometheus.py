@@ -40,7 +40,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     now = datetime.now(UTC).replace(microsecond=0)
     fault_start = now - timedelta(minutes=20)
     fault = {"service": "payment", "type": "errors", "start": fault_start.isoformat(), "duration_minutes": 120}
-    text, _n = prom.openmetrics(7, fault, now - timedelta(hours=2), now)
+    text, _n = prom.openmetrics(7, fault, now - timedelta(hours=2), now, instrumented=True)
     prom.backfill(text, tmp / "tsdb")
     db_url = f"sqlite:///{tmp / 'tracehound.db'}"
     api = server(db_url, tmp).start()
@@ -81,6 +81,23 @@ def test_investigation_finds_the_injected_fault_from_promql(stack: Stack) -> Non
     assert "metrics:prometheus" in report["sources_used"]
     assert not report["source_failures"]
     assert done["usage"]["data_points"] > 1000
+
+
+def test_counters_and_histograms_are_read_with_rate_and_histogram_quantile(stack: Stack) -> None:
+    """Only what an instrumented service exports (counters, a latency histogram): the fault is found from
+    ``rate()`` and ``histogram_quantile()`` answers, and the evidence cites that PromQL."""
+    tenant = make_tenant(stack.db_url, sim=None)
+    metrics = ["shop_http_requests_total", "shop_http_errors_total", "shop_http_request_duration_seconds_bucket"]
+    _connector(stack, tenant, {"url": stack.prom.url, "metrics": metrics, "call_graph": [list(e) for e in EDGES]})
+    body = {"input": "Checkout requests are failing with 500s", "time": prom.iso(stack.fault_start)}
+    r = httpx.post(f"{stack.api.base_url}/v1/sessions", json=body, headers=tenant.headers(), timeout=10)
+    done = wait_status(stack.api.base_url, tenant.headers(), r.json()["id"], timeout=90)
+    assert done["status"] == "idle"
+    report = done["report"]
+    assert report["root_cause"] == "payment", report["summary"]
+    assert not report["source_failures"]
+    cited = json.dumps(report["evidence"])
+    assert "rate(shop_http_errors_total{" in cited, cited[:2000]
 
 
 def test_unreachable_prometheus_still_ends_idle_and_names_the_failure(stack: Stack) -> None:
@@ -193,7 +210,7 @@ def test_cli_connects_and_checks_prometheus_without_printing_secrets(stack: Stac
     assert json.loads(shown.stdout)["secrets_set"] == ["basic_auth_password"]
     checked = _cli(stack, "source", "check", "--org", tenant.org, "--name", "prom")
     assert checked.returncode == 0, checked.stderr
-    assert "payment" in checked.stdout and "12 services" in checked.stdout
+    assert "payment" in checked.stdout and "12 services" in checked.stdout, checked.stdout
     for out in (added, listed, shown, checked):
         assert password not in out.stdout + out.stderr
     # through the API the connector is the same one, still without its password
