@@ -9,6 +9,7 @@ group firing again. The session's ``time`` is the earliest ``startsAt`` of the f
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,20 +108,29 @@ def resolved_at(n: AmNotification) -> datetime | None:
     return max(ends, default=None)
 
 
-async def receive(
-    db: AsyncSession,
-    *,
-    authorization: str | None,
-    token_param: str | None,
-    raw: bytes,
-    limits: sessions.Limits,
-    enqueue: sessions.Enqueue,
-) -> Received:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An authenticated, parsed notification (checked in a read transaction, before any write lock is taken)."""
+
+    integration_id: str
+    notification: AmNotification
+
+
+async def check(db: AsyncSession, *, authorization: str | None, token_param: str | None, raw: bytes) -> Checked:
+    """401 for a missing/unknown token, 400 naming the field for a bad payload; reads only."""
     token = bearer_token(authorization, token_param)
     integration = await repo.integration_by_token_hash(db, token_hash(token))
     if integration is None or integration.kind != "alertmanager":
         raise Unauthorized("Unknown webhook token.")
-    n = parse_body(AmNotification, raw)
+    return Checked(integration.id, parse_body(AmNotification, raw))
+
+
+async def apply(db: AsyncSession, checked: Checked, *, limits: sessions.Limits, enqueue: sessions.Enqueue) -> Received:
+    """Open, join or resolve the notification's episode (in the write transaction)."""
+    integration = await db.get(AlertIntegration, checked.integration_id)
+    if integration is None:  # deleted in the meantime
+        raise Unauthorized("Unknown webhook token.")
+    n = checked.notification
     if n.status == "resolved":
         return await resolve(db, integration, notification(integration, n), resolved_at=resolved_at(n))
     return await fire(

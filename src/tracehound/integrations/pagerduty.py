@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,15 +78,17 @@ async def _integration(db: AsyncSession, integration_id: str) -> AlertIntegratio
     return integration
 
 
-async def receive(
-    db: AsyncSession,
-    *,
-    integration_id: str,
-    signature_header: str | None,
-    raw: bytes,
-    limits: sessions.Limits,
-    enqueue: sessions.Enqueue,
-) -> Received:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A verified, parsed webhook (checked in a read transaction); ``incident`` is None for ignored events."""
+
+    integration_id: str
+    event: PdEvent
+    incident: PdIncident | None
+
+
+async def check(db: AsyncSession, *, integration_id: str, signature_header: str | None, raw: bytes) -> Checked:
+    """401 for an unknown integration or a missing/wrong signature, 400 naming the field; reads only."""
     integration = await _integration(db, integration_id)
     if not signature_header:
         raise Unauthorized("Missing X-PagerDuty-Signature header.")
@@ -93,11 +96,20 @@ async def receive(
         raise Unauthorized("Invalid X-PagerDuty-Signature: no v1 signature matches this integration's secret.")
     event = parse_body(PdWebhook, raw).event
     if event.resource_type != "incident" or event.event_type not in HANDLED:
-        return Received(200, {"ignored": event.event_type})
+        return Checked(integration.id, event, None)
     try:
         incident = PdIncident.model_validate(event.data or {})
     except ValidationError as exc:
         raise InvalidRequest("event.data." + field_message(exc)) from None
+    return Checked(integration.id, event, incident)
+
+
+async def apply(db: AsyncSession, checked: Checked, *, limits: sessions.Limits, enqueue: sessions.Enqueue) -> Received:
+    """Open the incident's session or record its resolution (in the write transaction)."""
+    event, incident = checked.event, checked.incident
+    if incident is None:
+        return Received(200, {"ignored": event.event_type})
+    integration = await _integration(db, checked.integration_id)
     n = _notification(incident)
     if event.event_type == "incident.resolved":
         return await resolve(db, integration, n, resolved_at=parse_iso8601(event.occurred_at))

@@ -99,15 +99,10 @@ async def receive_alertmanager(
     200 with the session already opened for this alert group. Resolved: recorded on that session."""
     raw = await request.body()
     with _counted(request, "alertmanager") as count:
+        async with state.database.reader() as db:  # rejected requests never take the write lock
+            checked = await alertmanager.check(db, authorization=authorization, token_param=token, raw=raw)
         async with state.database.transaction() as db:
-            received = await alertmanager.receive(
-                db,
-                authorization=authorization,
-                token_param=token,
-                raw=raw,
-                limits=state.limits,
-                enqueue=state.enqueue,
-            )
+            received = await alertmanager.apply(db, checked, limits=state.limits, enqueue=state.enqueue)
         count(received)
     return json_response(received.body, received.status_code)
 
@@ -127,15 +122,12 @@ async def receive_pagerduty(
     per incident), ``incident.resolved`` is recorded on it, other events are acknowledged and ignored."""
     raw = await request.body()
     with _counted(request, "pagerduty") as count:
-        async with state.database.transaction() as db:
-            received = await pagerduty.receive(
-                db,
-                integration_id=integration_id,
-                signature_header=x_pagerduty_signature,
-                raw=raw,
-                limits=state.limits,
-                enqueue=state.enqueue,
+        async with state.database.reader() as db:  # rejected requests never take the write lock
+            checked = await pagerduty.check(
+                db, integration_id=integration_id, signature_header=x_pagerduty_signature, raw=raw
             )
+        async with state.database.transaction() as db:
+            received = await pagerduty.apply(db, checked, limits=state.limits, enqueue=state.enqueue)
         count(received)
     return json_response(received.body, received.status_code)
 
