@@ -151,8 +151,11 @@ async def delete_connector(db: AsyncSession, principal: Principal, name: str) ->
 async def check_source(kind: str, config: Mapping[str, Any], *, limit_seconds: float = 15.0) -> dict[str, Any]:
     """Ask a source for its services: ``{"ok", "services", "error", "elapsed_ms"}``; never raises for the source's
     own failure (the error is the answer)."""
-    built = build_sources([(kind, config)], anchor=utcnow())
     started = time.perf_counter()
+    try:
+        built = build_sources([(kind, config)], anchor=utcnow())
+    except ValueError as exc:  # a stored config that no longer validates (e.g. a dataset folder removed)
+        return {"ok": False, "services": [], "error": str(exc)[:1000], "elapsed_ms": 0}
     if built.metrics is None:
         return {"ok": True, "services": [], "error": None, "elapsed_ms": 0}
     try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tracehound.sources.service import merge_secrets, redact
+from pathlib import Path
+
+from tracehound.sources.service import check_source, merge_secrets, redact
 
 
 def test_redact_hides_declared_and_credential_like_fields() -> None:
@@ -29,3 +31,8 @@ def test_merge_keeps_left_out_secrets_and_null_clears_them() -> None:
     }
     cleared = merge_secrets("prometheus", stored, {"url": "http://new:9090", "basic_auth_password": None})
     assert cleared == {"url": "http://new:9090", "basic_auth_password": None}
+
+
+async def test_check_reports_a_config_that_no_longer_validates(tmp_path: Path) -> None:
+    result = await check_source("files", {"path": str(tmp_path / "gone")})
+    assert result["ok"] is False and "not a readable directory" in result["error"] and result["services"] == []
