@@ -47,7 +47,19 @@ def _list(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     return bench_list(rows=100_000 if quick else 1_000_000, samples=30 if quick else 50)
 
 
-BENCHES: dict[str, Bench] = {"get": _get, "create": _create, "demo_latency": _demo, "list_1m": _list}
+def _prometheus(quick: bool) -> tuple[list[Row], dict[str, Any]]:
+    from bench.prometheus_500 import bench_prometheus
+
+    return bench_prometheus(runs=3 if quick else 7)
+
+
+BENCHES: dict[str, Bench] = {
+    "get": _get,
+    "create": _create,
+    "demo_latency": _demo,
+    "list_1m": _list,
+    "prometheus_500": _prometheus,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

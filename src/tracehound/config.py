@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     queue_polling_interval_seconds: float = 0.1
     worker_concurrency: int = 8
     sweep_interval_seconds: float = 5.0
+    # Completion webhooks: attempts, and the waits between them (base * 3**k, capped)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
     # Web UI
     secret_key: str | None = Field(
         default=None,

@@ -48,6 +48,9 @@ def worker_options(settings: Settings, database: Database, executor_id: str | No
         queue_polling_interval_seconds=settings.queue_polling_interval_seconds,
         worker_concurrency=settings.worker_concurrency,
         log_level=settings.log_level,
+        webhook_max_attempts=settings.webhook_max_attempts,
+        webhook_retry_base_seconds=settings.webhook_retry_base_seconds,
+        webhook_retry_max_seconds=settings.webhook_retry_max_seconds,
     )
 
 

@@ -110,9 +110,22 @@ def test_real_alertmanager_opens_exactly_one_session(stack: Stack) -> None:
         _wait(lambda: _events(stack.db_url, session.id, "alert.resolved") == 1, what="alert.resolved")
         got = httpx.get(f"{stack.api.base_url}/v1/sessions/{session.id}", headers=tenant.headers(), timeout=10)
         assert "alert-resolved" in got.json()["tags"]
+        recorded = got.json()["alert"]
+        assert recorded["status"] == "resolved" and recorded["resolved_at"] is not None
+        assert recorded["source"] == "alertmanager" and recorded["notifications"] >= 3
+        assert recorded["started_at"] == prom.iso(starts).replace("Z", ".000Z")
         time.sleep(3)
         assert _events(stack.db_url, session.id, "alert.resolved") == 1
         assert stored_counts(stack.db_url, tenant.org_id)[0] == 1
+        # the same alert fires again later: a new episode, so exactly one new session, with the new startsAt
+        again = datetime.now(UTC).replace(microsecond=0)
+        prom.post_alerts(am, [{**alert, "startsAt": prom.iso(again)}])
+        _wait(lambda: stored_counts(stack.db_url, tenant.org_id)[0] == 2, what="the second episode's session")
+        newer = max(_sessions(stack.db_url, tenant.org_id), key=lambda s: s.created_at)
+        assert newer.id != session.id and newer.incident_time is not None
+        assert newer.incident_time.replace(tzinfo=UTC) == again
+        time.sleep(4)  # repeats of the new episode
+        assert stored_counts(stack.db_url, tenant.org_id)[0] == 2
     finally:
         am.stop()
 

@@ -95,6 +95,16 @@ HELP_COMMANDS = [
     ["source", "add"],
     ["source", "list"],
     ["source", "remove"],
+    ["source", "show"],
+    ["source", "check"],
+    ["integration"],
+    ["integration", "add"],
+    ["integration", "list"],
+    ["integration", "remove"],
+    ["webhook"],
+    ["webhook", "add"],
+    ["webhook", "list"],
+    ["webhook", "remove"],
     ["serve"],
     ["worker"],
     ["migrate"],
@@ -210,3 +220,53 @@ def test_revoking_an_unknown_key_fails_clearly(cli: Cli) -> None:
     done = cli("key", "revoke", str(uuid.uuid4()), ok=False)
     assert done.returncode != 0
     assert "No API key" in done.stderr
+
+
+ALERT = {
+    "version": "4",
+    "groupKey": '{}:{alertname="DiskFull"}',
+    "status": "firing",
+    "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull"}, "startsAt": "2024-03-15T14:30:00Z"}],
+}
+
+
+def test_cli_integration_token_works_until_removed(cli: Cli, live: Proc) -> None:
+    org, key, _ = cli.new_admin_key()
+    added = cli("integration", "add", "--org", org, "--name", "am", "--kind", "alertmanager", "--tag", "cli")
+    token = added.stdout.splitlines()[-1]
+    assert token.startswith("thw_") and token not in added.stderr and "/v1/alerts/alertmanager" in added.stderr
+    listed = cli("integration", "list", "--org", org)
+    assert "am" in listed.stdout and token not in listed.stdout
+    url = f"{live.base_url}/v1/alerts/alertmanager"
+    r = httpx.post(url, json=ALERT, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 201, r.text
+    got = httpx.get(f"{live.base_url}/v1/sessions/{r.json()['session_id']}", headers={"Authorization": f"Bearer {key}"})
+    assert {"alertmanager", "cli"} <= set(got.json()["tags"])
+    cli("integration", "remove", "--org", org, "am")
+    r = httpx.post(url, json=ALERT, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 401
+
+
+def test_cli_pagerduty_secret_comes_from_the_environment(cli: Cli) -> None:
+    org, _, _ = cli.new_admin_key()
+    missing = cli("integration", "add", "--org", org, "--name", "pd", "--kind", "pagerduty", ok=False)
+    assert missing.returncode == 1 and "secret: required" in missing.stderr
+    unset = cli(
+        "integration", "add", "--org", org, "--name", "pd", "--kind", "pagerduty", "--secret-env", "NOPE", ok=False
+    )
+    assert unset.returncode == 2 and "NOPE is not set" in unset.stderr
+
+
+def test_cli_webhook_secret_is_printed_once(cli: Cli) -> None:
+    org, _, _ = cli.new_admin_key()
+    bad = cli("webhook", "add", "--org", org, "--url", "ftp://x", ok=False)
+    assert bad.returncode == 2 and "url" in bad.stderr
+    added = cli("webhook", "add", "--org", org, "--url", "http://127.0.0.1:9/hook", "--event", "session.failed")
+    secret = added.stdout.splitlines()[-1]
+    assert secret.startswith("whsec_")
+    hook_id = UUID_RE.search(added.stderr)
+    assert hook_id is not None
+    listed = cli("webhook", "list", "--org", org)
+    assert hook_id.group(0) in listed.stdout and "session.failed" in listed.stdout and secret not in listed.stdout
+    cli("webhook", "remove", "--org", org, hook_id.group(0))
+    assert hook_id.group(0) not in cli("webhook", "list", "--org", org).stdout

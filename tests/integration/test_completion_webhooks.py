@@ -5,54 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from tests.support.polling import wait_status
+from tests.support.receiver import Receiver, wait_for
 from tests.support.servers import Proc
 from tests.support.tenants import Tenant
-
-
-class Receiver:
-    """A loopback HTTP server recording every POST; the first ``fail`` requests answer 500."""
-
-    def __init__(self, fail: int = 0) -> None:
-        self.fail = fail
-        self.received: list[tuple[dict[str, str], bytes, int]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                code = 500 if len(receiver.received) < receiver.fail else 204
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body, code))
-                self.send_response(code)
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def delivered(self) -> list[tuple[dict[str, str], bytes, int]]:
-        return [r for r in self.received if r[2] == 204]
 
 
 @pytest.fixture
@@ -60,15 +23,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver(fail=2)
     yield r
     r.close()
-
-
-def _wait(pred: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_idle_session_is_delivered_signed_after_retries(api: Proc, tenant: Tenant, receiver: Receiver) -> None:
@@ -84,9 +38,9 @@ def test_idle_session_is_delivered_signed_after_retries(api: Proc, tenant: Tenan
     done = wait_status(base, tenant.headers(), s.json()["id"])
     assert done["status"] == "idle"
     assert len(receiver.received) < 3  # the investigation did not wait for the deliveries
-    _wait(lambda: len(receiver.delivered()) == 1)
-    assert [code for *_rest, code in receiver.received] == [500, 500, 204]
-    headers, body, _code = receiver.delivered()[0]
+    wait_for(lambda: len(receiver.delivered()) == 1, what="the delivery")
+    assert receiver.codes() == [500, 500, 204]
+    headers, body = receiver.delivered()[0].headers, receiver.delivered()[0].body
     ts = headers["x-tracehound-timestamp"]
     expected = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
     assert headers["x-tracehound-signature"] == f"t={ts},v1={expected}"

@@ -66,6 +66,24 @@ def test_triggered_incident_opens_one_session(api: Proc, tenant: Tenant, shared_
     assert r.json()["recorded"] is False
     got = httpx.get(f"{api.base_url}/v1/sessions/{session_id}", headers=tenant.headers(), timeout=10).json()
     assert "alert-resolved" in got["tags"]
+    assert got["alert"]["source"] == "pagerduty" and got["alert"]["status"] == "resolved"
+    assert got["alert"]["incident_id"] == orjson.loads(raw)["event"]["data"]["id"]
+    assert got["alert"]["resolved_at"] == orjson.loads(resolved)["event"]["occurred_at"]
+
+
+def test_one_session_per_incident_across_integrations(api: Proc, tenant: Tenant, shared_db_url: str) -> None:
+    first_url = _integration(api, tenant)
+    body = {"name": "pd-2", "kind": "pagerduty", "secret": SECRET + "-2"}
+    r = httpx.post(f"{api.base_url}/v1/integrations", json=body, headers=tenant.headers(), timeout=10)
+    second_url = api.base_url + r.json()["receive_path"]
+    raw = fixture("incident_triggered")
+    opened = _post(first_url, raw, signature(raw))
+    assert opened.status_code == 201, opened.text
+    also = _post(second_url, raw, signature(raw, SECRET + "-2"))
+    assert also.status_code == 200 and also.json()["session_id"] == opened.json()["session_id"]
+    wrong = _post(second_url, raw, signature(raw))  # the first integration's secret does not sign for the second
+    assert wrong.status_code == 401
+    assert stored_counts(shared_db_url, tenant.org_id)[0] == 1
 
 
 def test_other_events_are_acknowledged(api: Proc, tenant: Tenant, shared_db_url: str) -> None:

@@ -3,6 +3,7 @@ simulator (promtool ``tsdb create-blocks-from openmetrics``)."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -45,25 +46,67 @@ def openmetrics(
     instances: int = 1,
     services: Sequence[str] = NAMES,
     job: str = "shop",
+    instrumented: bool = False,
 ) -> tuple[str, int]:
     """(OpenMetrics text, number of series) of the simulator's metrics as gauges named ``shop_<metric>`` with
-    ``service``, ``instance`` and ``job`` labels. Instance k uses seed + k (same fault, different noise)."""
-    families: dict[str, list[str]] = {}
+    ``service``, ``instance`` and ``job`` labels. Instance k uses seed + k (same fault, different noise).
+    ``instrumented`` adds what an instrumented service exports instead: counters ``shop_http_requests_total``,
+    ``shop_http_errors_total`` and a histogram ``shop_http_request_duration_seconds`` derived from the same rates
+    and latencies."""
+    families: dict[str, tuple[str, list[str]]] = {}
     count = 0
     for k in range(instances):
         cfg = SimulatorConfig.model_validate({"seed": seed + k, "fault": fault})
-        for s in sim_metrics(cfg.seed, active_fault(cfg, end), TimeRange(start, end), list(services)):
+        series = sim_metrics(cfg.seed, active_fault(cfg, end), TimeRange(start, end), list(services))
+        for s in series:
             name = PREFIX + s.name
-            lines = families.setdefault(name, [])
+            lines = families.setdefault(name, ("gauge", []))[1]
             labels = f'instance="i{k}",job="{job}",service="{s.service}"'
             lines += [f"{name}{{{labels}}} {v:.6g} {t:.0f}" for t, v in zip(s.timestamps, s.values, strict=True)]
             count += 1
+        if instrumented:
+            count += _instrumented(families, series, f'instance="i{k}",job="{job}"')
     out: list[str] = []
-    for name, lines in families.items():
-        out.append(f"# TYPE {name} gauge")
+    for name, (kind, lines) in families.items():
+        out.append(f"# TYPE {name} {kind}")
         out += lines
     out.append("# EOF")
     return "\n".join(out) + "\n", count
+
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def _instrumented(families: dict[str, tuple[str, list[str]]], series: Sequence[Any], base: str) -> int:
+    """Counters and a latency histogram per service (log-normal latencies fitted to the simulator's p50/p95)."""
+    by = {(s.service, s.name): s for s in series}
+    count = 0
+    for service in sorted({s.service for s in series}):
+        rate, err = by[(service, "request_rate")], by[(service, "error_rate")]
+        p50, p95 = by[(service, "latency_p50_ms")], by[(service, "latency_p95_ms")]
+        labels = f'{base},service="{service}"'
+        requests = families.setdefault(PREFIX + "http_requests", ("counter", []))[1]
+        errors = families.setdefault(PREFIX + "http_errors", ("counter", []))[1]
+        hist = families.setdefault(PREFIX + "http_request_duration_seconds", ("histogram", []))[1]
+        total = failed = seconds = 0.0
+        cumulative = [0.0] * (len(BUCKETS) + 1)
+        for i, t in enumerate(rate.timestamps):
+            n = max(rate.values[i], 0.0) * 30.0  # the simulator's 30 s step
+            total, failed = total + n, failed + n * err.values[i]
+            mu = math.log(max(p50.values[i], 0.1) / 1000)
+            sigma = max((math.log(max(p95.values[i], 0.1) / 1000) - mu) / 1.645, 0.05)
+            seconds += n * math.exp(mu + sigma**2 / 2)
+            for b, le in enumerate(BUCKETS):
+                cumulative[b] += n * 0.5 * (1 + math.erf((math.log(le) - mu) / (sigma * math.sqrt(2))))
+            cumulative[-1] += n
+            requests.append(f"{PREFIX}http_requests_total{{{labels}}} {total:.3f} {t:.0f}")
+            errors.append(f"{PREFIX}http_errors_total{{{labels}}} {failed:.3f} {t:.0f}")
+            for le, c in zip((*(f"{b:g}" for b in BUCKETS), "+Inf"), cumulative, strict=True):
+                hist.append(f'{PREFIX}http_request_duration_seconds_bucket{{{labels},le="{le}"}} {c:.3f} {t:.0f}')
+            hist.append(f"{PREFIX}http_request_duration_seconds_count{{{labels}}} {total:.3f} {t:.0f}")
+            hist.append(f"{PREFIX}http_request_duration_seconds_sum{{{labels}}} {seconds:.6f} {t:.0f}")
+        count += 2 + len(BUCKETS) + 3
+    return count
 
 
 def backfill(text: str, tsdb: Path) -> None:

@@ -89,6 +89,7 @@ def process_env(database_url: str, data_dir: Path, **overrides: str) -> dict[str
             "TRACEHOUND_HEARTBEAT_INTERVAL_SECONDS": "1",
             "TRACEHOUND_HEARTBEAT_TTL_SECONDS": "4",
             "TRACEHOUND_SWEEP_INTERVAL_SECONDS": "1",
+            "TRACEHOUND_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
         }
     )
     env.update(overrides)

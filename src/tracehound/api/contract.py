@@ -86,6 +86,13 @@ SESSION = {
             "Only populated on `GET /v1/sessions/{session_id}`.",
             "additionalProperties": True,
         },
+        "alert": {
+            "type": ["object", "null"],
+            "description": "The alert that opened the session (Alertmanager or PagerDuty), if any: `source`, "
+            "`integration_id`, `status` (`firing` or `resolved`), `started_at`, `resolved_at`, `notifications`, "
+            "`group_key` or `incident_id`, `url`.",
+            "additionalProperties": True,
+        },
     },
 }
 

@@ -38,6 +38,12 @@ class Metrics:
             "Turns waiting for a worker (enqueued, not started)",
             registry=self.registry,
         )
+        self.alert_notifications = Counter(
+            "tracehound_alert_notifications_total",
+            "Alert notifications received, by source and outcome (opened, existing, resolved, ignored, rejected)",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
 
 
 def _replay(first: Message, receive: Receive) -> Receive:

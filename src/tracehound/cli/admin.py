@@ -1,8 +1,7 @@
-"""Operator commands: organisations, users, API keys, data sources."""
+"""Operator commands: organisations, users, API keys (data sources: sources_cmd.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -12,12 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tracehound.auth import service as auth
 from tracehound.cli.common import console, err_console, run_db
 from tracehound.kit.clock import isoformat_z
-from tracehound.sources import service as sources
 
 org_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
 key_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
-source_app = typer.Typer(help="Connect telemetry sources to an organization.", no_args_is_help=True)
 
 
 @org_app.command("create")
@@ -133,55 +130,3 @@ def key_list(org: Annotated[str, typer.Option("--org", help="Organization name."
     for row in run_db(go):
         table.add_row(*row)
     console.print(table)
-
-
-@source_app.command("add")
-def source_add(
-    org: Annotated[str, typer.Option("--org", help="Organization name.")],
-    name: Annotated[str, typer.Option("--name", help="A name for this source.")],
-    kind: Annotated[str, typer.Option("--kind", help="Source kind, e.g. simulator.")],
-    config: Annotated[str, typer.Option("--config", help="The source's configuration as JSON.")] = "{}",
-    replace: Annotated[bool, typer.Option(help="Replace a source of the same name.")] = False,
-) -> None:
-    """Connect a telemetry source to an organization."""
-    try:
-        parsed = json.loads(config)
-    except json.JSONDecodeError as exc:
-        err_console.print(f"error: --config is not valid JSON: {exc}")
-        raise typer.Exit(2) from exc
-
-    async def go(db: AsyncSession) -> str:
-        org_row = await auth.get_org(db, org)
-        src = await sources.add_source(db, org_id=org_row.id, name=name, kind=kind, config=parsed, replace=replace)
-        return src.id
-
-    console.print(f"data source {name} ({kind}) connected to {org}: {run_db(go)}")
-
-
-@source_app.command("list")
-def source_list(org: Annotated[str, typer.Option("--org", help="Organization name.")]) -> None:
-    """List an organization's data sources."""
-
-    async def go(db: AsyncSession) -> list[tuple[str, str, str]]:
-        org_row = await auth.get_org(db, org)
-        return [(s.name, s.kind, json.dumps(s.config)) for s in await sources.list_sources(db, org_id=org_row.id)]
-
-    table = Table("name", "kind", "config")
-    for row in run_db(go):
-        table.add_row(*row)
-    console.print(table)
-
-
-@source_app.command("remove")
-def source_remove(
-    org: Annotated[str, typer.Option("--org", help="Organization name.")],
-    name: Annotated[str, typer.Option("--name", help="The source's name.")],
-) -> None:
-    """Disconnect a data source."""
-
-    async def go(db: AsyncSession) -> None:
-        org_row = await auth.get_org(db, org)
-        await sources.remove_source(db, org_id=org_row.id, name=name)
-
-    run_db(go)
-    console.print(f"removed data source {name} from {org}")

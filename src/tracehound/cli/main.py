@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from tracehound.cli import sessions_cmd
-from tracehound.cli.admin import key_app, org_app, source_app, user_app
+from tracehound.cli.admin import key_app, org_app, user_app
+from tracehound.cli.alerts_cmd import integration_app, webhook_app
 from tracehound.cli.common import console, settings
+from tracehound.cli.sources_cmd import source_app
 
 app = typer.Typer(
     help="tracehound: an open-source AI SRE with a Traversal-compatible Sessions API.\n\n"
@@ -22,6 +24,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(source_app, name="source")
+app.add_typer(integration_app, name="integration")
+app.add_typer(webhook_app, name="webhook")
 sessions_cmd.register(app)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tracehound.connectors.files import FilesConfig, build_files_sources
+from tracehound.connectors.prometheus import SECRET_FIELDS as PROMETHEUS_SECRETS
 from tracehound.connectors.prometheus import PrometheusConfig, build_prometheus_sources
 from tracehound.connectors.simulator import SimulatorConfig, build_simulator_sources
 from tracehound.engine.ports import Sources
@@ -20,13 +21,24 @@ _MODELS: dict[str, type[BaseModel]] = {
     "prometheus": PrometheusConfig,
 }
 
+# Config fields that hold credentials, per kind: stored, never returned by the API or printed by the CLI.
+_SECRETS: dict[str, tuple[str, ...]] = {"prometheus": PROMETHEUS_SECRETS}
+# Any field whose name looks like a credential is treated as one too (defence in depth for new kinds).
+_SECRET_MARKERS = ("password", "secret", "token", "api_key", "apikey", "credential", "auth_header_value")
+
+
+def is_secret_field(kind: str, name: str) -> bool:
+    lowered = name.lower()
+    return name in _SECRETS.get(kind, ()) or any(m in lowered for m in _SECRET_MARKERS)
+
 
 def _message(exc: ValidationError) -> str:
+    """``config.url: must be an http:// or https:// URL; config.timeout_seconds: ...`` (fields under ``config``)."""
     parts = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "config"
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{field}: {msg}")
+        parts.append(f"config{field}: {msg}")
     return "; ".join(parts)
 
 
@@ -36,11 +48,11 @@ def _model(kind: str, config: Mapping[str, Any]) -> BaseModel:
     try:
         return _MODELS[kind].model_validate(dict(config))
     except ValidationError as exc:
-        raise ValueError(f"invalid {kind} config: {_message(exc)}") from None
+        raise ValueError(_message(exc)) from None
 
 
 def validate_source_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The normalised config of a ``kind`` source; ``ValueError`` naming the bad field otherwise."""
+    """The normalised config of a ``kind`` source; ``ValueError`` naming the bad field (``config.url: ...``)."""
     return _model(kind, config).model_dump(mode="json")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracehound.models import AlertIntegration, Organization, User, WebhookDelivery, WebhookSubscription
+from tracehound.models import AlertEpisode, AlertIntegration, Organization, User, WebhookDelivery, WebhookSubscription
 
 
 async def integration_by_token_hash(db: AsyncSession, token_hash: str) -> AlertIntegration | None:
@@ -53,6 +53,17 @@ async def deliveries(db: AsyncSession, subscription_id: str, limit: int = 100) -
         select(WebhookDelivery)
         .where(WebhookDelivery.subscription_id == subscription_id)
         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def episodes(db: AsyncSession, org_id: str, group_hash: str, *, limit: int) -> Sequence[AlertEpisode]:
+    """The group's episodes, newest first."""
+    stmt = (
+        select(AlertEpisode)
+        .where(AlertEpisode.org_id == org_id, AlertEpisode.group_hash == group_hash)
+        .order_by(AlertEpisode.created_at.desc(), AlertEpisode.id.desc())
         .limit(limit)
     )
     return list((await db.execute(stmt)).scalars())

@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one module per table."""
 
 from tracehound.models.agent import Agent
+from tracehound.models.alert_episode import AlertEpisode
 from tracehound.models.alert_integration import AlertIntegration
 from tracehound.models.api_key import ApiKey
 from tracehound.models.base import Base
@@ -17,6 +18,7 @@ from tracehound.models.webhook_subscription import WebhookSubscription
 __all__ = [
     "RUNNING_STATUSES",
     "Agent",
+    "AlertEpisode",
     "AlertIntegration",
     "ApiKey",
     "Base",

@@ -39,6 +39,7 @@ class Session(Base):
     report: Mapped[dict[str, Any] | None]
     usage: Mapped[dict[str, Any]]
     output_preview: Mapped[str | None] = mapped_column(Text)
+    alert: Mapped[dict[str, Any] | None]  # the alert that opened it (source, status, resolved_at ...), if any
     # The workflow id of the turn in progress; NULL when idle/failed. Guards every status change.
     active_turn: Mapped[str | None] = mapped_column(String(80))
     pending_message_id: Mapped[str | None] = mapped_column(String(36))

@@ -119,6 +119,7 @@ class SessionRead(BaseModel):
     output_preview: str | None = None
     usage: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    alert: dict[str, Any] | None = None
 
 
 class FollowUpRead(SessionRead):

@@ -285,15 +285,19 @@ class ListFilters:
     statuses: tuple[str, ...] = ()
     created_after: str | None = None
     created_before: str | None = None
+    origin: str = "api"  # api (the Traversal list) or alert (sessions opened by Alertmanager / PagerDuty)
 
 
 STATUSES = ("running", "idle", "follow_up_running", "failed")
+LISTED_ORIGINS = ("api", "alert")
 
 
 def _filter(principal: Principal, given: ListFilters) -> repo.SessionFilter:
     for status in given.statuses:
         if status not in STATUSES:
             raise InvalidRequest(f"status: '{status[:32]}' is not one of {', '.join(STATUSES)}.")
+    if given.origin not in LISTED_ORIGINS:
+        raise InvalidRequest(f"origin: '{given.origin[:32]}' is not one of {', '.join(LISTED_ORIGINS)}.")
     if given.agent_id is not None and not AGENT_ID.match(given.agent_id):
         raise InvalidRequest("agent_id: must look like agent_<32 lowercase hex>.")
     bounds = {}
@@ -306,6 +310,7 @@ def _filter(principal: Principal, given: ListFilters) -> repo.SessionFilter:
                 raise InvalidRequest(f"{name}: {exc}") from exc
     return repo.SessionFilter(
         org_id=principal.org_id,
+        origin=given.origin,
         agent_id=given.agent_id,
         tags=given.tags,
         statuses=given.statuses,

@@ -62,6 +62,8 @@ class SessionFields(Protocol):
     def usage(self) -> dict[str, Any]: ...
     @property
     def report(self) -> dict[str, Any] | None: ...
+    @property
+    def alert(self) -> dict[str, Any] | None: ...
 
 
 def truncate(text: str | None, limit: int = PREVIEW_CHARS) -> str | None:
@@ -104,4 +106,5 @@ def session_dict(
         "output_preview": s.output_preview,
         "usage": s.usage or None,
         "report": s.report if include_report else None,
+        "alert": s.alert,
     }

@@ -9,7 +9,13 @@ from dbos import DBOSClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.sessions.service import Turn
-from tracehound.worker.workflows import APP_VERSION, QUEUE_NAME, WORKFLOW_NAME
+from tracehound.worker.workflows import (
+    APP_VERSION,
+    QUEUE_NAME,
+    WEBHOOK_QUEUE_NAME,
+    WEBHOOK_WORKFLOW_NAME,
+    WORKFLOW_NAME,
+)
 
 APPLICATION_NAME = "tracehound"
 
@@ -31,6 +37,18 @@ class DbosEnqueuer:
         args = (turn.session_id, turn.turn_id, turn.assistant_message_id, turn.kind)
         conn = await db.connection()
         await conn.run_sync(lambda sync_conn: self.client.enqueue_in_transaction(sync_conn, options, *args))
+
+    async def delivery(self, db: AsyncSession, delivery: dict[str, Any]) -> None:
+        """A :data:`~tracehound.integrations.webhooks.DeliveryEnqueue`: the delivery's workflow, in ``db``'s
+        transaction (workflow id ``webhook:<delivery id>``)."""
+        options: Any = {
+            "workflow_name": WEBHOOK_WORKFLOW_NAME,
+            "queue_name": WEBHOOK_QUEUE_NAME,
+            "workflow_id": f"webhook:{delivery['delivery_id']}",
+            "app_version": APP_VERSION,
+        }
+        conn = await db.connection()
+        await conn.run_sync(lambda sync_conn: self.client.enqueue_in_transaction(sync_conn, options, delivery))
 
     async def cancel(self, workflow_id: str) -> None:
         """Cancel a turn's workflow (a step in flight finishes, but its result is no longer written)."""

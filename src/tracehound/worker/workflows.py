@@ -2,7 +2,8 @@
 process died, never the finished ones.
 
     mark_started -> run_turn (engine, bounded by the step timeout) -> finish_turn (answer + status, once)
-    -> plan_webhooks (completion webhooks: one delivery workflow per subscription, enqueued on its own queue)
+       + completion webhooks planned in the same transaction (one delivery workflow per subscription, on its
+         own queue: see tracehound.integrations.webhooks)
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.db.database import Database
-from tracehound.integrations import service as integrations
+from tracehound.integrations import webhooks
 from tracehound.investigations.service import mark_started, run_turn
 from tracehound.sessions.service import Turn, finish_turn
 
@@ -29,6 +31,8 @@ WEBHOOK_WORKFLOW_NAME = "tracehound.webhook_delivery"
 class WorkerContext:
     database: Database
     step_timeout_seconds: float
+    deliveries: webhooks.DeliveryEnqueue
+    webhook_delays: tuple[float, ...] = (10.0, 30.0, 90.0, 270.0, 810.0, 2430.0, 3600.0, 3600.0, 3600.0)
 
 
 _context: WorkerContext | None = None
@@ -79,9 +83,12 @@ async def run_turn_step(session_id: str, turn_id: str, answer_id: str, kind: str
 
 @DBOS.step(name="tracehound.finish_turn")
 async def finish_turn_step(session_id: str, turn_id: str, answer_id: str, kind: str, result: dict[str, Any]) -> bool:
+    """Ends the turn and, in the same transaction, queues its completion webhooks (never blocking: a planning
+    error is logged and the turn still ends)."""
+    ctx = _ctx()
     turn = Turn(session_id, turn_id, answer_id, kind)
-    async with _ctx().database.transaction() as db:
-        return await finish_turn(
+    async with ctx.database.transaction() as db:
+        ended = await finish_turn(
             db,
             turn,
             failed=bool(result["failed"]),
@@ -89,64 +96,80 @@ async def finish_turn_step(session_id: str, turn_id: str, answer_id: str, kind: 
             report=result.get("report"),
             usage=result.get("usage"),
         )
+        if ended:
+            await plan_webhooks(db, ctx.deliveries, session_id=session_id, turn_id=turn_id)
+        return ended
+
+
+async def plan_webhooks(
+    db: AsyncSession, deliveries: webhooks.DeliveryEnqueue, *, session_id: str, turn_id: str
+) -> None:
+    """Plan a turn's webhooks in a savepoint of the transaction that ended it; a failure only loses them."""
+    try:
+        async with db.begin_nested():
+            await webhooks.plan_deliveries(db, session_id=session_id, turn_id=turn_id, enqueue=deliveries)
+    except Exception:
+        DBOS.logger.exception("could not plan the completion webhooks of turn %s", turn_id)
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
 async def turn_workflow(session_id: str, turn_id: str, answer_id: str, kind: str) -> str:
     await mark_started_step(session_id, turn_id, answer_id, kind)
     result = await run_turn_step(session_id, turn_id, answer_id, kind)
-    if await finish_turn_step(session_id, turn_id, answer_id, kind, result):
-        for delivery in await plan_webhooks_step(session_id, turn_id):
-            with SetWorkflowID(f"webhook:{delivery['delivery_id']}"):
-                await DBOS.enqueue_workflow_async(WEBHOOK_QUEUE_NAME, webhook_workflow, delivery)
+    await finish_turn_step(session_id, turn_id, answer_id, kind, result)
     return "failed" if result["failed"] else "idle"
 
 
-# --- completion webhooks: never block a turn; each delivery retries with exponential backoff ---------------------
+# --- completion webhooks: one workflow per delivery; durable sleeps between attempts ------------------------------
 
 
-@DBOS.step(name="tracehound.plan_webhooks")
-async def plan_webhooks_step(session_id: str, turn_id: str) -> list[dict[str, Any]]:
-    async with _ctx().database.transaction() as db:
-        return await integrations.plan_deliveries(db, session_id=session_id, turn_id=turn_id)
+@DBOS.step(name="tracehound.webhook_schedule")
+async def webhook_schedule_step() -> list[float]:
+    """The waits between attempts, fixed when the delivery starts (recorded: a restart keeps the same plan)."""
+    return list(_ctx().webhook_delays)
 
 
-@DBOS.step(name="tracehound.post_webhook", retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
-async def post_webhook_step(delivery: dict[str, Any]) -> int:
-    """One attempt (DBOS retries it: 1 s, 2 s, 4 s, 8 s, 16 s apart). 0 when the subscription was deleted."""
+@DBOS.step(name="tracehound.post_webhook")
+async def post_webhook_step(delivery: dict[str, Any], final: bool) -> str:
+    """One attempt, recorded on the delivery: ``delivered``, ``retry``, ``failed`` (after the last attempt) or
+    ``gone`` (the subscription was deleted)."""
     database = _ctx().database
+    delivery_id = str(delivery["delivery_id"])
     async with database.reader() as db:
-        sub = await integrations.delivery_target(db, str(delivery["subscription_id"]))
-        target = None if sub is None else (sub.url, sub.secret)
-    if target is None:
-        return 0
-    status, error = await integrations.post_delivery(
-        target[0],
-        target[1],
-        delivery_id=str(delivery["delivery_id"]),
-        event_type=str(delivery["event_type"]),
-        body=str(delivery["body"]),
+        where = await webhooks.target(db, str(delivery["subscription_id"]))
+    if where is None:
+        return "gone"
+    status, error = await webhooks.post(
+        where[0], where[1], delivery_id=delivery_id, event_type=str(delivery["event_type"]), body=str(delivery["body"])
     )
     async with database.transaction() as db:
-        await integrations.record_attempt(
-            db, str(delivery["delivery_id"]), status_code=status, error=error, final=False
-        )
-    if error is not None:
-        raise integrations.DeliveryFailed(error)
-    return status or 0
+        await webhooks.record_attempt(db, delivery_id, status_code=status, error=error, final=final)
+    if error is None:
+        return "delivered"
+    return "failed" if final else "retry"
 
 
 @DBOS.step(name="tracehound.fail_webhook")
 async def fail_webhook_step(delivery_id: str, error: str) -> None:
     async with _ctx().database.transaction() as db:
-        await integrations.mark_failed(db, delivery_id, error)
+        await webhooks.record_attempt(db, delivery_id, status_code=None, error=error[:500], final=True)
 
 
 @DBOS.workflow(name=WEBHOOK_WORKFLOW_NAME)
 async def webhook_workflow(delivery: dict[str, Any]) -> str:
-    try:
-        await post_webhook_step(delivery)
-    except Exception as exc:  # every attempt failed: recorded, never raised into the queue
-        await fail_webhook_step(str(delivery["delivery_id"]), f"{type(exc).__name__}: {exc}")
-        return "failed"
-    return "delivered"
+    delays = await webhook_schedule_step()
+    for attempt in range(len(delays) + 1):
+        if attempt:
+            await DBOS.sleep_async(delays[attempt - 1])
+        final = attempt == len(delays)
+        try:
+            outcome = await post_webhook_step(delivery, final)
+        except Exception as exc:  # the attempt itself broke (database): counted as a failed attempt
+            DBOS.logger.exception("webhook delivery %s: attempt failed", delivery["delivery_id"])
+            if final:
+                await fail_webhook_step(str(delivery["delivery_id"]), f"{type(exc).__name__}: {exc}")
+                return "failed"
+            continue
+        if outcome != "retry":
+            return outcome
+    return "failed"

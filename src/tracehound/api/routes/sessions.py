@@ -72,6 +72,7 @@ async def list_sessions(
     status: Annotated[list[str] | None, Query(description="Only sessions in this status (repeatable: any).")] = None,
     created_after: Annotated[str | None, Query(description="ISO-8601.")] = None,
     created_before: Annotated[str | None, Query(description="ISO-8601.")] = None,
+    origin: Annotated[str, Query(description="api (default) or alert: the sessions alerts opened.")] = "api",
 ) -> Response:
     filters = service.ListFilters(
         agent_id=agent_id,
@@ -79,6 +80,7 @@ async def list_sessions(
         statuses=tuple(status or ()),
         created_after=created_after,
         created_before=created_before,
+        origin=origin,
     )
     async with state.database.reader() as db:
         result = await service.list_page(db, principal, page=page, limit=limit, filters=filters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,17 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def selector(config: PrometheusConfig, metric: str | None = None) -> str:
-    """``metric{service!="", env="prod"}``: every series of ``metric`` that names a service."""
-    matchers = [f'{config.service_label}!=""']
+_REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+
+
+def selector(config: PrometheusConfig, metric: str | None = None, services: Sequence[str] | None = None) -> str:
+    """``metric{service!="", env="prod"}``: every series of ``metric`` that names a service (one of ``services``
+    when given: ``service=~"a|b"``)."""
+    if services:
+        alternatives = "|".join(_REGEX_SPECIAL.sub(r"\\\1", s) for s in sorted(set(services)))
+        matchers = [f'{config.service_label}=~"{_escape(alternatives)}"']
+    else:
+        matchers = [f'{config.service_label}!=""']
     matchers += [f'{k}="{_escape(v)}"' for k, v in sorted(config.label_filters.items())]
     return f"{metric or ''}{{{', '.join(matchers)}}}"
 
@@ -31,7 +40,8 @@ class PrometheusClient:
         self.config = config
         self.transport = transport
 
-    def _client(self) -> httpx.AsyncClient:
+    def http(self) -> httpx.AsyncClient:
+        """A client for one batch of requests (use it as ``async with``)."""
         c = self.config
         headers = {"Accept": "application/json", "User-Agent": "tracehound"}
         if c.auth_header_value is not None:
@@ -61,8 +71,10 @@ class PrometheusClient:
         except ValueError:
             body = None
         if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
-            detail = body.get("error") if isinstance(body, dict) else response.text[:200]
-            raise PrometheusError(f"{where} answered HTTP {response.status_code} on {path}: {detail}")
+            detail = body.get("error") if isinstance(body, dict) else " ".join(response.text[:200].split())
+            query = dict(params).get("query")
+            asked = f" for {query[:300]!r}" if query else ""
+            raise PrometheusError(f"{where} answered HTTP {response.status_code} on {path}{asked}: {detail}")
         return body.get("data")
 
     async def label_values(
@@ -78,9 +90,11 @@ class PrometheusClient:
         return sorted(str(v) for v in data or [])
 
     async def series(
-        self, client: httpx.AsyncClient, match: str, start: datetime, end: datetime
+        self, client: httpx.AsyncClient, matches: Sequence[str], start: datetime, end: datetime
     ) -> list[dict[str, str]]:
-        data = await self._get(client, "/api/v1/series", [("match[]", match), *_range(start, end)])
+        """The label sets of every series matching any of ``matches`` over [start, end]."""
+        params = [*(("match[]", m) for m in matches), *_range(start, end)]
+        data = await self._get(client, "/api/v1/series", params)
         return [dict(x) for x in data or []]
 
     async def query_range(

@@ -38,6 +38,12 @@ class PrometheusConfig(BaseModel):
     step_seconds: float | None = Field(default=None, gt=0, le=3600, description="Default: window / 240, >= 15 s.")
     rate_window: str = Field(default="5m", pattern=r"^[0-9]+[smh]$", description="Range of rate() for counters.")
     max_series: int = Field(default=5000, ge=1, le=100_000)
+    histogram_quantile: float | None = Field(
+        default=0.95,
+        gt=0,
+        lt=1,
+        description="Histograms (*_bucket) are read as this quantile per service (series <name>_p95); null: skip them.",
+    )
     concurrency: int = Field(default=8, ge=1, le=64)
     call_graph: list[tuple[str, str]] = Field(
         default_factory=list, max_length=10_000, description="Static (caller, callee) service edges, if known."
@@ -49,6 +55,9 @@ class PrometheusConfig(BaseModel):
         v = v.strip().rstrip("/")
         if not re.match(r"^https?://[^\s/]+", v):
             raise ValueError("must be an http:// or https:// URL")
+        if "@" in v.split("/", 3)[2]:
+            # the URL is shown (API, reports, errors): credentials go in the secret fields instead
+            raise ValueError("must not carry credentials; use basic_auth_username/basic_auth_password")
         return v
 
     @field_validator("service_label")

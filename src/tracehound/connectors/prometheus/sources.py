@@ -1,5 +1,17 @@
 """The Prometheus metrics source: discovers the metrics that carry the service label and reads them with range
-queries (``rate()`` for counters), one :class:`Series` per Prometheus series."""
+queries, one :class:`Series` per Prometheus series:
+
+* counters (``*_total``, ``*_count``, ``*_sum``): ``rate(m{...}[rate_window])``;
+* histograms (``*_bucket``): ``histogram_quantile(q, sum by (le, <service label>) (rate(m_bucket{...}[w])))``,
+  one series per service named ``<m>_p95`` (for q = 0.95);
+* everything else (gauges): the raw series.
+
+Series discovery (``/api/v1/series``) first finds the metric names and counts the series; more than
+``max_series`` fails before any data is read.
+
+Queries run concurrently (``concurrency``); any failure raises :class:`PrometheusError` naming the server and
+the query, which the engine records as a failed source (the investigation goes on without it).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +28,8 @@ from tracehound.connectors.prometheus.config import PrometheusConfig
 from tracehound.engine.ports import Sources
 from tracehound.engine.types import Series, TimeRange
 
-_SKIP_SUFFIXES = ("_bucket", "_created")
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum")
+_SKIP_SUFFIXES = ("_created",)
 MIN_STEP, MAX_POINTS = 15.0, 11_000
 
 
@@ -25,8 +37,20 @@ def is_counter(metric: str) -> bool:
     return metric.endswith(_COUNTER_SUFFIXES)
 
 
-def promql(config: PrometheusConfig, metric: str) -> str:
-    sel = selector(config, metric)
+def is_histogram(metric: str) -> bool:
+    return metric.endswith("_bucket")
+
+
+def quantile_name(metric: str, q: float) -> str:
+    """``http_duration_seconds_bucket`` at 0.95 -> ``http_duration_seconds_p95``."""
+    return f"{metric.removesuffix('_bucket')}_p{round(q * 100):d}"
+
+
+def promql(config: PrometheusConfig, metric: str, services: Sequence[str] | None = None) -> str:
+    sel = selector(config, metric, services)
+    if is_histogram(metric):
+        by = f"le, {config.service_label}"
+        return f"histogram_quantile({config.histogram_quantile:g}, sum by ({by}) (rate({sel}[{config.rate_window}])))"
     return f"rate({sel}[{config.rate_window}])" if is_counter(metric) else sel
 
 
@@ -41,6 +65,7 @@ class QueryStats:
     """Wall time spent waiting for Prometheus (for benchmarks and usage)."""
 
     queries: int = 0
+    requests: int = 0
     seconds: float = 0.0
     series: int = 0
     timings: list[float] = field(default_factory=list)
@@ -55,77 +80,97 @@ class PrometheusMetrics:
         self.stats = QueryStats()
 
     async def services(self) -> Sequence[str]:
-        async with self.client._client() as http:
+        async with self.client.http() as http:
             return await self.client.label_values(http, self.config.service_label, selector(self.config))
 
-    async def metric_names(self, http: httpx.AsyncClient, window: TimeRange) -> list[str]:
-        if self.config.metrics is not None:
-            return list(self.config.metrics)
-        names = await self.client.label_values(http, "__name__", selector(self.config), window.start, window.end)
-        return [n for n in names if not n.endswith(_SKIP_SUFFIXES)]
+    async def discover(self, http: httpx.AsyncClient, window: TimeRange, services: Sequence[str] | None) -> list[str]:
+        """The metric names to query, from series discovery (``/api/v1/series``), which also counts the series the
+        queries will return: over ``max_series`` fails before any data is read."""
+        c = self.config
+        matches = [selector(c, m, services) for m in c.metrics] if c.metrics else [selector(c, None, services)]
+        found = await self.client.series(http, matches, window.start, window.end)
+        wanted: set[str] = set()
+        expected: set[str] = set()
+        for labels in found:
+            metric = labels.get("__name__", "")
+            if metric.endswith(_SKIP_SUFFIXES) or (is_histogram(metric) and c.histogram_quantile is None):
+                continue
+            wanted.add(metric)
+            if is_histogram(metric):  # one quantile series per service
+                expected.add(f"{metric}\n{labels.get(c.service_label, '')}")
+            else:
+                expected.add(repr(sorted(labels.items())))
+        if len(expected) > c.max_series:
+            raise PrometheusError(
+                f"Prometheus at {c.url} has {len(expected)} series for this investigation, more than max_series="
+                f"{c.max_series}; narrow it with label_filters or metrics"
+            )
+        return sorted(wanted)
 
     async def query(self, window: TimeRange, *, services: Sequence[str] | None = None) -> Sequence[Series]:
         started = time.perf_counter()
         try:
-            async with self.client._client() as http:
-                names = await self.metric_names(http, window)
-                step = step_for(window, self.config)
-                gate = asyncio.Semaphore(self.config.concurrency)
-
-                async def one(metric: str) -> list[Series]:
-                    async with gate:
-                        q = promql(self.config, metric)
-                        result = await self.client.query_range(http, q, window.start, window.end, step)
-                        return self._series(metric, result, services)
-
-                chunks = await asyncio.gather(*(one(m) for m in names))
+            out = await self._query(window, services)
         finally:
+            elapsed = time.perf_counter() - started
             self.stats.queries += 1
-            self.stats.seconds += time.perf_counter() - started
-            self.stats.timings.append(time.perf_counter() - started)
-        out = [s for chunk in chunks for s in chunk]
-        if len(out) > self.config.max_series:
-            raise PrometheusError(
-                f"Prometheus at {self.config.url} returned {len(out)} series, more than max_series="
-                f"{self.config.max_series}; narrow it with label_filters or metrics"
-            )
+            self.stats.seconds += elapsed
+            self.stats.timings.append(elapsed)
         self.stats.series += len(out)
         return out
 
-    def _series(self, metric: str, result: list[dict[str, object]], services: Sequence[str] | None) -> list[Series]:
+    async def _query(self, window: TimeRange, services: Sequence[str] | None) -> list[Series]:
+        step = step_for(window, self.config)
+        gate = asyncio.Semaphore(self.config.concurrency)
+        async with self.client.http() as http:
+            names = await self.discover(http, window, services)
+
+            async def one(metric: str) -> list[Series]:
+                async with gate:
+                    q = promql(self.config, metric, services)
+                    self.stats.requests += 1
+                    result = await self.client.query_range(http, q, window.start, window.end, step)
+                    return self._series(metric, q, result, services)
+
+            chunks = await asyncio.gather(*(one(m) for m in names))
+        return [s for chunk in chunks for s in chunk]
+
+    def _series(
+        self, metric: str, query: str, result: list[dict[str, object]], services: Sequence[str] | None
+    ) -> list[Series]:
         wanted = None if services is None else set(services)
         out: list[Series] = []
         for item in result:
-            labels = item.get("metric")
-            values = item.get("values")
+            labels, values = item.get("metric"), item.get("values")
             if not isinstance(labels, dict) or not isinstance(values, list):
                 continue
             service = str(labels.get(self.config.service_label, ""))
             if not service or (wanted is not None and service not in wanted):
                 continue
-            ts: list[float] = []
-            vs: list[float] = []
-            for pair in values:
-                v = float(pair[1])
-                if math.isfinite(v):
-                    ts.append(float(pair[0]))
-                    vs.append(v)
-            if not ts:
-                continue
-            kept = tuple(sorted((str(k), str(v)) for k, v in labels.items() if k != "__name__"))
-            exact = "{" + ", ".join(f'{k}="{v}"' for k, v in kept) + "}"
-            out.append(
-                Series(
-                    name=metric,
-                    service=service,
-                    timestamps=tuple(ts),
-                    values=tuple(vs),
-                    labels=kept,
-                    unit="per_second" if is_counter(metric) else "",
-                    query=f"rate({metric}{exact}[{self.config.rate_window}])" if is_counter(metric) else metric + exact,
-                )
-            )
+            points = [(float(t), float(v)) for t, v in values if math.isfinite(float(v))]
+            if points:
+                out.append(self._one(metric, query, labels, points))
         return out
+
+    def _one(self, metric: str, query: str, labels: dict[str, object], points: list[tuple[float, float]]) -> Series:
+        service = str(labels[self.config.service_label])
+        kept = tuple(sorted((str(k), str(v)) for k, v in labels.items() if k != "__name__"))
+        exact = "{" + ", ".join(f'{k}="{v}"' for k, v in kept) + "}"
+        if is_histogram(metric):
+            name, unit, cited = quantile_name(metric, self.config.histogram_quantile or 0.95), "", query
+        elif is_counter(metric):
+            name, unit, cited = metric, "per_second", f"rate({metric}{exact}[{self.config.rate_window}])"
+        else:
+            name, unit, cited = metric, "", metric + exact
+        return Series(
+            name=name,
+            service=service,
+            timestamps=tuple(t for t, _ in points),
+            values=tuple(v for _, v in points),
+            labels=kept,
+            unit=unit,
+            query=cited,
+        )
 
 
 def build_prometheus_sources(config: PrometheusConfig) -> Sources:
