@@ -45,6 +45,10 @@ async def authenticate(db: AsyncSession, *, authorization: str | None) -> Princi
             f"The V1 API is not enabled for organization '{org.name}'. "
             "An operator can enable it with: tracehound org update NAME --api-enabled"
         )
+    return principal_of(key, user, org)
+
+
+def principal_of(key: ApiKey, user: User, org: Organization) -> Principal:
     return Principal(
         key_id=key.id,
         user_id=user.id,
