@@ -247,9 +247,7 @@ def _sse_frames(c: httpx.Client, path: str, until: str) -> list[tuple[str, str]]
     return frames
 
 
-def test_the_page_stream_needs_the_cookie_and_the_organisation(
-    api: Proc, tenant: Tenant, shared_db_url: str
-) -> None:
+def test_the_page_stream_needs_the_cookie_and_the_organisation(api: Proc, tenant: Tenant, shared_db_url: str) -> None:
     r = httpx.post(f"{api.base_url}/v1/sessions", json={"input": "checkout errors"}, headers=tenant.headers())
     sid = r.json()["id"]
     c, _ = signed_in(api.base_url, tenant.member_key)
@@ -291,7 +289,9 @@ def test_connectors_are_added_checked_and_removed_without_showing_secrets(api: P
     c, token = signed_in(api.base_url, tenant.admin_key)
     page = c.get("/ui/admin/org").text
     assert "<code>sim</code>" in page
-    bad = c.post("/ui/admin/connectors", data={"csrf_token": token, "name": "prom", "kind": "prometheus", "config": "{"})
+    bad = c.post(
+        "/ui/admin/connectors", data={"csrf_token": token, "name": "prom", "kind": "prometheus", "config": "{"}
+    )
     assert bad.status_code == 400 and "not valid JSON" in bad.text
     invalid = {"csrf_token": token, "name": "prom", "kind": "prometheus", "config": '{"url": "ftp://x"}'}
     r = c.post("/ui/admin/connectors", data=invalid)

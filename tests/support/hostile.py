@@ -41,8 +41,14 @@ def write_dataset(folder: Path) -> Path:
             out.writerow([ts.isoformat(), "frontend", f"served request id={i}", "INFO"])
             if ts >= FAULT:
                 out.writerow([ts.isoformat(), EVIL_SERVICE, f"{EVIL_LOG} code={i % 7}", "ERROR"])
-    changes = [{"ts": (FAULT - timedelta(minutes=3)).isoformat(), "service": EVIL_SERVICE, "kind": "deploy",
-                "description": EVIL_CHANGE}]
+    changes = [
+        {
+            "ts": (FAULT - timedelta(minutes=3)).isoformat(),
+            "service": EVIL_SERVICE,
+            "kind": "deploy",
+            "description": EVIL_CHANGE,
+        }
+    ]
     (folder / "changes.json").write_text(json.dumps(changes))
     (folder / "call_graph.json").write_text(
         json.dumps([{"caller": "frontend", "callee": "checkout"}, {"caller": "checkout", "callee": EVIL_SERVICE}])

@@ -28,6 +28,6 @@ XSS_PAYLOADS = [
     "<base href=javascript:alert('p24')//>",
     "<meta http-equiv=refresh content=\"0;url=javascript:alert('p25')\">",
     "<p style=\"background:url(javascript:alert('p26'))\">x</p>",
-    "<a href=\"https://ok.example\" onclick=\"alert('p27')\">ok</a>",
-    "[ok](https://ok.example \"title\\\" onmouseover=alert('p28')\")",
+    '<a href="https://ok.example" onclick="alert(\'p27\')">ok</a>',
+    '[ok](https://ok.example "title\\" onmouseover=alert(\'p28\')")',
 ]
