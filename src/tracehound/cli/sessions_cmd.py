@@ -118,8 +118,23 @@ def investigate(
         spec = source_spec(source, source_config, dataset, layout, case)
         investigate_local(text, incident_time=incident_time, title=title, spec=spec, as_json=as_json)
         return
+    _investigate_remote(text, incident_time, title, tag, wait=wait, timeout=timeout, as_json=as_json, url=url, key=key)
+
+
+def _investigate_remote(
+    text: str,
+    incident_time: datetime | None,
+    title: str | None,
+    tags: list[str] | None,
+    *,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+    url: str | None,
+    key: str | None,
+) -> None:
     with connect(url, key) as client:
-        session = client.create(text, time=incident_time, title=title, tags=tag, retry=True, retry_timeout=timeout)
+        session = client.create(text, time=incident_time, title=title, tags=tags, retry=True, retry_timeout=timeout)
         if not wait:
             if as_json:
                 print_json(session.raw)

@@ -216,42 +216,25 @@ class AsyncClient:
         """The session's events as they happen (tracehound's ``GET /v1/sessions/{id}/sse``). A broken connection is
         resumed from the last event seen (``Last-Event-ID``), so no event is lost or repeated, for up to
         ``reconnect_timeout`` seconds of outage. With ``until_idle`` it ends when the turn ends."""
-        last = since_id
-        params: dict[str, str | int] = dict(common.event_params(since_id, types))
-        if until_idle:
-            params["until_idle"] = "true"
-        outage_since: float | None = None
-        backoff = 0.5
-        while True:
-            headers = {**self._headers, "Accept": "text/event-stream", "Last-Event-ID": str(last)}
+        state = common.StreamState(since_id)
+        params = common.stream_params(since_id, types, until_idle)
+        url = f"{self.base_url}/v1/sessions/{session_id}/sse"
+        while not state.ended:
             try:
                 async with self._http.stream(
-                    "GET",
-                    f"{self.base_url}/v1/sessions/{session_id}/sse",
-                    params=params,
-                    headers=headers,
-                    timeout=common.STREAM_TIMEOUT,
+                    "GET", url, params=params, headers=state.headers(self._headers), timeout=common.STREAM_TIMEOUT
                 ) as response:
                     if response.status_code >= 400:
                         await response.aread()
                         raise error_from_response(response)
-                    outage_since, backoff = None, 0.5
+                    state.connected()
                     decoder = SSEDecoder()
                     async for line in response.aiter_lines():
-                        sse = decoder.decode(line)
-                        if sse is None:
-                            continue
-                        if sse.retry is not None:
-                            backoff = sse.retry / 1000
-                        if sse.event == "end":
-                            return
-                        event = common.to_event(sse)
-                        if event is not None and event.id > last:
-                            last = event.id
+                        event = state.feed(decoder.decode(line))
+                        if event is not None:
                             yield event
+                        if state.ended:
+                            return
             except (httpx.TransportError, ServiceUnavailable) as exc:
-                now = _time.monotonic()
-                outage_since = outage_since or now
-                if now - outage_since > reconnect_timeout:
-                    raise APIConnectionError(f"event stream of {session_id} lost: {exc}") from exc
-            await self._sleep(backoff)
+                state.broken(exc, now=_time.monotonic(), limit=reconnect_timeout, what=session_id)
+            await self._sleep(state.backoff)

@@ -139,6 +139,51 @@ class Pager:
         return fresh
 
 
+class StreamState:
+    """Where an event stream is: the last event id seen (resent as ``Last-Event-ID`` on reconnection, and used to
+    drop anything at or before it), the reconnection delay (the server's ``retry:``), and since when it is down."""
+
+    def __init__(self, since_id: int) -> None:
+        self.last = since_id
+        self.backoff = 0.5
+        self.ended = False
+        self._down_since: float | None = None
+
+    def headers(self, base: Mapping[str, str]) -> dict[str, str]:
+        return {**base, "Accept": "text/event-stream", "Last-Event-ID": str(self.last)}
+
+    def connected(self) -> None:
+        self._down_since, self.backoff = None, 0.5
+
+    def feed(self, sse: ServerSentEvent | None) -> Event | None:
+        """The new event in a decoded frame, if any; an ``end`` frame ends the stream."""
+        if sse is None:
+            return None
+        if sse.retry is not None:
+            self.backoff = sse.retry / 1000
+        if sse.event == "end":
+            self.ended = True
+            return None
+        event = to_event(sse)
+        if event is None or event.id <= self.last:
+            return None
+        self.last = event.id
+        return event
+
+    def broken(self, exc: Exception, *, now: float, limit: float, what: str) -> None:
+        """A connection attempt failed; raises once the outage has lasted more than ``limit`` seconds."""
+        self._down_since = self._down_since or now
+        if now - self._down_since > limit:
+            raise APIConnectionError(f"event stream of {what} lost: {exc}") from exc
+
+
+def stream_params(since_id: int, types: Iterable[str] | None, until_idle: bool) -> dict[str, str | int]:
+    params: dict[str, str | int] = dict(event_params(since_id, types))
+    if until_idle:
+        params["until_idle"] = "true"
+    return params
+
+
 def to_event(sse: ServerSentEvent) -> Event | None:
     """A log event from an SSE frame; None for ``connected`` and other control frames."""
     if sse.event == "connected" or not sse.data:

@@ -140,9 +140,15 @@ def _graph(sources: Sources | None, report: Mapping[str, Any]) -> str:
     )
 
 
-async def _build(db: AsyncSession, session: Session, report: Mapping[str, Any]) -> Charts:
+Specs = list[tuple[str, dict[str, Any]]]
+
+
+async def source_specs(db: AsyncSession, org_id: str) -> Specs:
+    return [(s.kind, s.config) for s in await list_sources(db, org_id=org_id)]
+
+
+async def _build(specs: Specs, session: Session, report: Mapping[str, Any]) -> Charts:
     notes: list[str] = []
-    specs = [(s.kind, s.config) for s in await list_sources(db, org_id=session.org_id)]
     sources: Sources | None = None
     try:
         sources = build_sources(specs, anchor=ensure_utc(session.incident_time or session.created_at))
@@ -161,13 +167,15 @@ async def _build(db: AsyncSession, session: Session, report: Mapping[str, Any]) 
     return Charts(series, _graph(sources, report), notes)
 
 
-async def charts_for(db: AsyncSession, session: Session, report: Mapping[str, Any]) -> Charts:
+async def charts_for(specs: Specs, session: Session, report: Mapping[str, Any]) -> Charts:
+    """The charts of an idle session's report (``specs``: its organisation's sources). Call it outside a database
+    transaction: it reads the sources (up to 10 s)."""
     key = (session.id, f"{report.get('window')}|{report.get('anomaly_start')}|{session.finished_at}")
     cached = _CACHE.get(key)
     if cached is not None:
         _CACHE.move_to_end(key)
         return cached
-    result = await _build(db, session, report)
+    result = await _build(specs, session, report)
     _CACHE[key] = result
     while len(_CACHE) > _CACHE_MAX:
         _CACHE.popitem(last=False)

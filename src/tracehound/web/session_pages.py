@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -25,7 +25,7 @@ from tracehound.sessions import repository as session_repo
 from tracehound.sessions import service as sessions
 from tracehound.sessions.schemas import MessageCreate, SessionCreate
 from tracehound.web import deps
-from tracehound.web.evidence import charts_for
+from tracehound.web.evidence import charts_for, source_specs
 from tracehound.web.pages import STATUS_LABELS, WebRoute, page
 from tracehound.web.queries import PER_PAGE, ListQuery, list_sessions
 
@@ -141,21 +141,23 @@ async def create_session(request: Request) -> Response:
     return response
 
 
-def _elapsed(session: SessionRow) -> str:
-    end = ensure_utc(session.finished_at) if session.finished_at else None
-    start = ensure_utc(session.started_at or session.created_at)
-    seconds = (end.timestamp() if end else time.time()) - start.timestamp()
-    return str(timedelta(seconds=int(max(seconds, 0))))
+def _elapsed(session: SessionRow, turn_admitted: datetime | None) -> str:
+    """How long the current (or last) turn has run: from its admission to its end, or to now."""
+    start = ensure_utc(turn_admitted or session.started_at or session.created_at)
+    end = ensure_utc(session.finished_at).timestamp() if session.finished_at else time.time()
+    return str(timedelta(seconds=int(max(end - start.timestamp(), 0))))
 
 
 async def _session_context(request: Request, principal: Principal, session_id: str) -> dict[str, Any]:
     async with deps.database(request).reader() as db:
         session, messages = await sessions.get(db, principal, session_id=session_id)
         events = await session_repo.events(db, session_id=session.id, after_sequence=0, limit=10_000)
-        report = session.report if isinstance(session.report, dict) else None
-        running = session.status in RUNNING_STATUSES
-        chart_data = await charts_for(db, session, report) if report is not None and not running else None
-    turn_start = max((e.sequence for e in events if e.type == "session.status"), default=0)
+        specs = await source_specs(db, session.org_id)
+    report = session.report if isinstance(session.report, dict) else None
+    running = session.status in RUNNING_STATUSES
+    chart_data = await charts_for(specs, session, report) if report is not None and not running else None
+    admitted = next((e for e in reversed(events) if e.type == "session.status"), None)
+    turn_start = admitted.sequence if admitted is not None else 0
     progress = [e for e in events if e.sequence >= turn_start and e.type.startswith(PROGRESS_TYPES)]
     return {
         "s": session,
@@ -164,7 +166,7 @@ async def _session_context(request: Request, principal: Principal, session_id: s
         "charts": chart_data,
         "progress": progress[-PROGRESS_SHOWN:],
         "running": running,
-        "elapsed": _elapsed(session),
+        "elapsed": _elapsed(session, admitted.ts if admitted is not None else None),
         "last_event_id": events[-1].sequence if events else 0,
     }
 

@@ -25,8 +25,9 @@ from tracehound.client import (
     Unauthorized,
     WaitTimeout,
 )
-from tracehound.client.errors import error_from_response
-from tracehound.client.sse import SSEDecoder
+from tracehound.client.common import StreamState
+from tracehound.client.errors import APIConnectionError, error_from_response
+from tracehound.client.sse import ServerSentEvent, SSEDecoder
 
 
 def _envelope(status: int, message: str, retry_after: int | None = None, **headers: str) -> httpx.Response:
@@ -222,3 +223,27 @@ def test_the_client_imports_nothing_else_from_tracehound() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['tracehound']"
+
+
+def test_stream_state_drops_repeats_follows_retry_and_ends() -> None:
+    state = StreamState(since_id=3)
+    frame = '{"id": %d, "type": "step.started", "session_id": "s", "sequence": %d, "data": {}}'
+    assert state.feed(ServerSentEvent("connected", '{"session_id": "s", "since_id": 3}', None, 1500)) is None
+    assert state.backoff == 1.5
+    assert state.feed(ServerSentEvent("step.started", frame % (3, 3), "3")) is None  # at or before the last id
+    event = state.feed(ServerSentEvent("step.started", frame % (4, 4), "4"))
+    assert event is not None and event.id == 4 and state.last == 4
+    assert state.headers({"Authorization": "Bearer k"})["Last-Event-ID"] == "4"
+    assert state.feed(None) is None and not state.ended
+    state.feed(ServerSentEvent("end", '{"reason": "session.idled", "last_id": 4}'))
+    assert state.ended
+
+
+def test_stream_state_gives_up_after_the_outage_limit() -> None:
+    state = StreamState(since_id=0)
+    state.broken(OSError("refused"), now=100.0, limit=60, what="s")
+    state.broken(OSError("refused"), now=150.0, limit=60, what="s")
+    with pytest.raises(APIConnectionError):
+        state.broken(OSError("refused"), now=161.0, limit=60, what="s")
+    state.connected()
+    state.broken(OSError("refused"), now=300.0, limit=60, what="s")  # a new outage starts counting again
