@@ -52,4 +52,3 @@ async def test_concurrent_appends_keep_one_gapless_sequence(
         assert stored == list(range(1, 22))
     finally:
         await database.dispose()
-
