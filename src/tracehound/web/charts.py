@@ -96,31 +96,36 @@ def _axes(f: _Frame) -> list[str]:
         parts.append(
             f'<line class="chart-tick" x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}"/>'
         )
-        parts.append(f'<text class="chart-label" x="{xx:.1f}" y="{H - 6}" text-anchor="middle">{_hhmm(t)}</text>')
+        anchor = "end" if xx > W - RIGHT - 16 else "start" if xx < LEFT + 16 else "middle"  # never clipped
+        parts.append(f'<text class="chart-label" x="{xx:.1f}" y="{H - 6}" text-anchor="{anchor}">{_hhmm(t)}</text>')
     return parts
 
 
-def _anomaly(f: _Frame, start: float) -> list[str]:
+def _anomaly(f: _Frame, start: float) -> tuple[list[str], list[str]]:
+    """(the shaded part and its marker line, the marker's label): the label is drawn over the line."""
     if not f.t0 <= start <= f.t1:
-        return []
+        return [], []
     xa, plot_h, right = f.x(start), H - TOP - BOTTOM, W - RIGHT
     anchor, dx = ("end", -4) if xa > LEFT + (right - LEFT) * 0.6 else ("start", 4)
-    return [
+    shapes = [
         f'<rect class="chart-anomaly" x="{xa:.1f}" y="{TOP}" width="{right - xa:.1f}" height="{plot_h}"/>',
         f'<line class="chart-marker" x1="{xa:.1f}" x2="{xa:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>',
+    ]
+    label = (
         f'<text class="chart-marker-label" x="{xa + dx:.1f}" y="{TOP + 11}" text-anchor="{anchor}">'
-        f"anomaly start {_hhmm(start)}</text>",
-    ]
+        f"anomaly start {_hhmm(start)}</text>"
+    )
+    return shapes, [label]
 
 
-def _baseline(f: _Frame, value: float | None) -> list[str]:
+def _baseline(f: _Frame, value: float | None) -> tuple[list[str], list[str]]:
     if value is None:
-        return []
+        return [], []
     yy = f.y(value)
-    return [
-        f'<line class="chart-baseline" x1="{LEFT}" x2="{W - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}"/>',
-        f'<text class="chart-baseline-label" x="{LEFT + 4}" y="{yy - 4:.1f}">baseline {fmt_value(value)}</text>',
-    ]
+    line = f'<line class="chart-baseline" x1="{LEFT}" x2="{W - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}"/>'
+    above = yy - 5 if yy - 5 > TOP + 14 else yy + 13  # below the line when it runs along the top
+    label = f'<text class="chart-baseline-label" x="{LEFT + 4}" y="{above:.1f}">baseline {fmt_value(value)}</text>'
+    return [line], [label]
 
 
 def series_svg(
@@ -152,12 +157,10 @@ def series_svg(
     if baseline is not None and after:
         desc += f"; baseline {fmt_value(baseline)}, after the anomaly start up to {fmt_value(max(after, key=abs))}"
     parts = [head, f'<desc id="{chart_id}-d">{escape(desc)}</desc>', *_axes(f)]
-    parts += _anomaly(f, start) if start is not None else []
-    parts += _baseline(f, baseline)
+    shade, marker_label = _anomaly(f, start) if start is not None else ([], [])
+    base_line, base_label = _baseline(f, baseline)
     line = " ".join(f"{f.x(t):.1f},{f.y(v):.1f}" for t, v in points)
-    bottom = H - BOTTOM
-    parts.append(f'<path class="chart-area" d="M {f.x(f.t0):.1f},{bottom} L {line} L {f.x(f.t1):.1f},{bottom} Z"/>')
-    parts.append(f'<polyline class="chart-line" points="{line}"/>')
+    parts += [*shade, *base_line, f'<polyline class="chart-line" points="{line}"/>', *marker_label, *base_label]
     parts.append("</svg>")
     return "".join(parts)
 
@@ -227,15 +230,16 @@ def _positions(
     return pos, width, height
 
 
-def _edge(a: tuple[float, float], b: tuple[float, float], box: _Box, cls: str) -> str:
+def _edge(a: tuple[float, float], b: tuple[float, float], box: _Box, *, hot: bool) -> str:
     (xa, ya), (xb, yb) = a, b
     x1, y1, x2, y2 = xa + box.w, ya + box.h / 2, xb, yb + box.h / 2
     if xb <= xa:  # same column or backwards: route from the bottom
         x1, y1, x2, y2 = xa + box.w / 2, ya + box.h, xb + box.w / 2, yb
     mid = (x1 + x2) / 2
+    cls, marker = ("graph-edge graph-edge-failing", "arrow-hot") if hot else ("graph-edge", "arrow")
     return (
         f'<path class="{cls}" d="M {x1:.1f} {y1:.1f} C {mid:.1f} {y1:.1f}, {mid:.1f} {y2:.1f}, '
-        f'{x2:.1f} {y2:.1f}" marker-end="url(#arrow)"/>'
+        f'{x2:.1f} {y2:.1f}" marker-end="url(#{marker})"/>'
     )
 
 
@@ -258,13 +262,18 @@ def call_graph_svg(
         f'<svg class="graph" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" role="img" '
         'aria-labelledby="callgraph-t">'
         '<title id="callgraph-t">Call graph' + (f"; suspected root cause: {escape(root)}" if root else "") + "</title>"
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path class="graph-arrow" d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'
+        "<defs>"
+        '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path class="graph-arrow" d="M 0 0 L 10 5 L 0 10 z"/>'
+        "</marker>"
+        '<marker id="arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" markerHeight="10" '
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path class="graph-arrow-hot" d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'
     ]
     ordered = sorted(edges, key=lambda e: e in failing or e[1] == root)  # highlighted edges drawn on top
     for a, b in ordered:
         hot = (a, b) in failing or b == root
-        parts.append(_edge(pos[a], pos[b], box, "graph-edge graph-edge-failing" if hot else "graph-edge"))
+        parts.append(_edge(pos[a], pos[b], box, hot=hot))
     others = set(candidates) - {root}
     for n in nodes:
         x, y = pos[n]
