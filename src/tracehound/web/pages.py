@@ -154,10 +154,23 @@ def fmt_hms(value: datetime | str | None) -> str:
         return value
 
 
+PROGRESS_MARKS = {"step.started": "▸", "step.completed": "✓", "evidence.found": "•", "turn.started": "⏵"}
+
+
+def progress_label(event_type: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """How a progress event reads in the list (``static/app.js`` renders streamed ones the same way)."""
+    if event_type == "turn.started":
+        kind = "follow-up" if data.get("kind") == "follow_up" else "investigation"
+        return {"mark": PROGRESS_MARKS[event_type], "step": "started", "detail": f"a worker picked up the {kind}"}
+    step = str(data.get("step") or event_type)
+    return {"mark": PROGRESS_MARKS.get(event_type, "·"), "step": step, "detail": str(data.get("detail") or "")}
+
+
 def _join(values: Sequence[Any] | None) -> str:
     return ", ".join(str(v) for v in values or [])
 
 
+templates.env.globals["progress_label"] = progress_label
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["when"] = fmt_time
 templates.env.filters["iso"] = fmt_iso

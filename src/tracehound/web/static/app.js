@@ -36,6 +36,17 @@
 
   /* --- the session page ------------------------------------------------------------------------------ */
 
+  var MARKS = { "step.started": "▸", "step.completed": "✓", "evidence.found": "•", "turn.started": "⏵" };
+
+  /* The same wording as pages.progress_label on the server. */
+  function progressLabel(type, data) {
+    if (type === "turn.started") {
+      var kind = data.kind === "follow_up" ? "follow-up" : "investigation";
+      return { mark: MARKS[type], step: "started", detail: "a worker picked up the " + kind };
+    }
+    return { mark: MARKS[type] || "·", step: String(data.step || type), detail: String(data.detail || "") };
+  }
+
   function LiveSession(root) {
     this.root = root;
     this.es = null;
@@ -121,19 +132,23 @@
     if (!list) { return; }
     var empty = document.getElementById("progress-empty");
     if (empty) { empty.remove(); }
-    var data = event.data || {};
+    var label = progressLabel(event.type, event.data || {});
     var li = document.createElement("li");
     li.className = "progress-" + String(event.type).replace(/\./g, "-");
     var time = document.createElement("time");
     time.className = "muted small";
     time.textContent = String(event.ts || "").substr(11, 8); // HH:MM:SS of the ISO time (UTC)
+    var mark = document.createElement("span");
+    mark.className = "mark";
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = label.mark;
     var step = document.createElement("span");
     step.className = "step";
-    step.textContent = String(data.step || event.type);
+    step.textContent = label.step;
     var detail = document.createElement("span");
     detail.className = "detail";
-    detail.textContent = String(data.detail || "");
-    li.append(time, " ", step, " ", detail);
+    detail.textContent = label.detail;
+    li.append(time, " ", mark, " ", step, " ", detail);
     list.append(li);
   };
 
