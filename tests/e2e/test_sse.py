@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.support.servers import Proc, server
-from tests.support.tenants import Tenant, make_tenant
+from tests.support.tenants import Tenant, make_tenant, run
+from tracehound.auth import service as auth
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +96,19 @@ def test_a_stream_resumes_across_a_server_restart_without_gaps_or_duplicates(ser
     full = httpx.get(f"{second.base_url}/v1/sessions/{sid}/events", headers=t.headers()).json()["data"]
     assert got == full
     assert got[-1]["type"] == "session.idled", second.log_tail()
+
+
+def test_revoking_the_key_closes_its_open_stream(served: Served) -> None:
+    t = make_tenant(served.url, sim=None)
+    sid = _create(served.proc.base_url, t)
+    seen: list[str] = []
+    lines = _lines(served.proc.base_url, t, sid)
+    for line in lines:
+        seen.append(line)
+        if line == ": heartbeat":
+            break
+    run(served.url, lambda db: auth.revoke_key(db, key_id=t.admin_key_id))
+    seen += list(lines)  # ends by itself within a heartbeat or two (the read timeout is 30 s)
+    assert "event: session.idled" in seen
+    again = httpx.get(f"{served.proc.base_url}/v1/sessions/{sid}/sse", headers=t.headers(), timeout=10)
+    assert again.status_code == 401

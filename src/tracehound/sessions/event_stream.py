@@ -102,6 +102,7 @@ class StreamOptions:
 class _Cursor:
     last_id: int
     last_sent: float
+    last_checked: float  # when ``authorised`` was last asked
     poll: float
 
 
@@ -132,11 +133,16 @@ async def sse_frames(
     database: Database, session_id: str, opts: StreamOptions, *, disconnected: Check, authorised: Check
 ) -> AsyncIterator[bytes]:
     """The stream: a ``connected`` frame, then every event after ``opts.after`` (``id:`` its id, ``event:`` its
-    type), a heartbeat whenever nothing was sent for ``heartbeat_seconds``. ``authorised`` is asked again at every
-    heartbeat, so a revoked key or an ended web session closes the stream (its reconnection is then refused)."""
-    cur = _Cursor(opts.after, time.monotonic(), opts.poll_min_seconds)
+    type), a heartbeat whenever nothing was sent for ``heartbeat_seconds``. ``authorised`` is asked again every
+    ``heartbeat_seconds``, so a revoked key or an ended web session closes the stream (its reconnection is then
+    refused)."""
+    cur = _Cursor(opts.after, time.monotonic(), time.monotonic(), opts.poll_min_seconds)
     yield b"retry: 2000\n" + frame("connected", {"session_id": session_id, "since_id": cur.last_id})
     while not await disconnected():
+        if time.monotonic() - cur.last_checked >= opts.heartbeat_seconds:
+            if not await authorised():
+                return  # the client reconnects and gets the 401 (or the sign-in page)
+            cur.last_checked = time.monotonic()
         status = await _status(database, session_id) if opts.until_idle else None
         data, cur.last_id = await page(database, session_id, after=cur.last_id, limit=SCAN_BATCH, types=frozenset())
         for event in data:
@@ -151,8 +157,6 @@ async def sse_frames(
             cur.poll = opts.poll_min_seconds
             continue
         if time.monotonic() - cur.last_sent >= opts.heartbeat_seconds:
-            if not await authorised():
-                return  # the client reconnects and gets the 401 (or the sign-in page)
             yield _heartbeat(opts)
             cur.last_sent = time.monotonic()
         await asyncio.sleep(cur.poll)
