@@ -331,3 +331,24 @@ def test_unknown_pages_are_html_404s(api: Proc, tenant: Tenant) -> None:
     r = c.get("/ui/no/such/page")
     assert r.status_code == 404 and "text/html" in r.headers["content-type"] and "no/such/page" in r.text
     c.close()
+
+
+def test_the_list_pages_twenty_at_a_time_newest_first(api: Proc, shared_db_url: str) -> None:
+    t = make_tenant(shared_db_url, sim=None, max_running=50)
+    ids = []
+    for i in range(22):
+        r = httpx.post(f"{api.base_url}/v1/sessions", json={"input": f"incident {i:02d}"}, headers=t.headers())
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    c, _ = signed_in(api.base_url, t.admin_key)
+    first = c.get("/ui").text
+    assert first.count("row-link") == 20 and "page 1 of 2" in first and "22 investigations" in first
+    assert ids[-1] in first and ids[0] not in first and ids[1] not in first
+    older = re.search(r'href="([^"]+)" rel="next"', first)
+    assert older is not None and older.group(1) == "/ui?page=2"
+    second = c.get(older.group(1)).text
+    assert second.count("row-link") == 2 and "page 2 of 2" in second and 'rel="prev"' in second
+    assert ids[0] in second and ids[1] in second
+    filtered = c.get("/ui", params={"q": "incident 0", "page": "1"}).text
+    assert filtered.count("row-link") == 10 and 'rel="next"' not in filtered
+    c.close()
