@@ -121,6 +121,9 @@ def test_admin_creates_and_revokes_a_key(page: Page, base_url: str, ui_tenant: T
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_label("API key", exact=True).input_value()
     assert re.fullmatch(r"trv_ak_[A-Za-z0-9_-]{43}", secret)
+    copy = page.locator("button[data-copy='#new-key']")
+    copy.click()
+    expect(copy).to_have_text("Copied")
     shots(page, "06-api-keys-created")
     page.goto(f"{base_url}/ui/admin/keys")
     assert secret not in page.content(), "a key must be shown only once"

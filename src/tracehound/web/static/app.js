@@ -208,16 +208,21 @@
 
   function copyButtons() {
     document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.hidden = false; // shown only where the script runs
       button.addEventListener("click", function () {
         var field = document.querySelector(button.getAttribute("data-copy"));
         if (!field) { return; }
-        field.select();
+        var text = "value" in field ? field.value : field.textContent;
         var done = function () { button.textContent = "Copied"; announce("Copied to the clipboard"); };
-        if (navigator.clipboard && window.isSecureContext) {
-          navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
-        } else {
+        var fallback = function () {
+          if (field.select) { field.select(); } else { window.getSelection().selectAllChildren(field); }
           document.execCommand("copy");
           done();
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, fallback);
+        } else {
+          fallback();
         }
       });
     });
