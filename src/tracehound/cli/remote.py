@@ -91,6 +91,9 @@ class ProgressView:
         elif event.type == "step.completed":
             self.steps += 1
             say(f"[green]✓[/green] [bold]{step}[/bold] {detail}", highlight=False)
+            self.progress.update(self.task, description=f"investigating … ({self.steps} steps done)")
+        elif event.type == "message.completed":
+            self.progress.update(self.task, description="answer written")
         elif event.type == "evidence.found":
             say(f"  [cyan]•[/cyan] {detail}", highlight=False)
         elif event.type == "turn.started":
