@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.polling import wait_status
 from tests.support.servers import Proc
-from tests.support.tenants import Tenant, make_tenant
+from tests.support.tenants import DEMO_SIM, Tenant, make_tenant
 
 pytestmark = pytest.mark.e2e
 
@@ -78,12 +78,20 @@ def test_csrf_is_required_on_every_form(api: Proc, tenant: Tenant) -> None:
 
     c, token = signed_in(api.base_url, tenant.admin_key)
     other, other_token = signed_in(api.base_url, tenant.admin_key)
+    sid = httpx.post(f"{api.base_url}/v1/sessions", json={"input": "db errors"}, headers=tenant.headers()).json()["id"]
+    wait_status(api.base_url, tenant.headers(), sid)
     before = c.get("/ui").text.count("row-link")
     for path, data in [
         ("/ui/sessions", {"input": "checkout is down"}),
+        (f"/ui/sessions/{sid}/messages", {"input": "why?"}),
+        (f"/ui/sessions/{sid}/cancel", {}),
         ("/ui/admin/keys", {"email": "member@example.com"}),
+        (f"/ui/admin/keys/{tenant.admin_key_id}/revoke", {}),
         ("/ui/admin/users", {"email": "x@example.com", "role": "admin"}),
         ("/ui/admin/org", {"api_enabled": "on", "max_running": "9"}),
+        ("/ui/admin/connectors", {"name": "x", "kind": "simulator", "config": "{}"}),
+        ("/ui/admin/connectors/sim/check", {}),
+        ("/ui/admin/connectors/sim/delete", {}),
         ("/ui/logout", {}),
     ]:
         assert c.post(path, data=data).status_code == 403, path
@@ -94,6 +102,9 @@ def test_csrf_is_required_on_every_form(api: Proc, tenant: Tenant) -> None:
     assert r.status_code == 403
     assert c.get("/ui").text.count("row-link") == before
     assert "x@example.com" not in c.get("/ui/admin/users").text
+    assert "<code>sim</code>" in c.get("/ui/admin/org").text  # not removed
+    assert len(wait_status(api.base_url, tenant.headers(), sid)["messages"]) == 2  # no follow-up was taken
+    assert httpx.get(f"{api.base_url}/v1/sessions", headers=tenant.headers()).status_code == 200  # key not revoked
     c.close()
     other.close()
 
@@ -351,4 +362,19 @@ def test_the_list_pages_twenty_at_a_time_newest_first(api: Proc, shared_db_url: 
     assert ids[0] in second and ids[1] in second
     filtered = c.get("/ui", params={"q": "incident 0", "page": "1"}).text
     assert filtered.count("row-link") == 10 and 'rel="next"' not in filtered
+    c.close()
+
+
+def test_cancel_from_the_page_ends_the_turn(api: Proc, shared_db_url: str) -> None:
+    t = make_tenant(shared_db_url, sim={**DEMO_SIM, "latency_seconds": 5})
+    c, token = signed_in(api.base_url, t.member_key)
+    r = c.post("/ui/sessions", data={"csrf_token": token, "input": "payment errors since 10 minutes ago"})
+    sid = r.headers["location"].rsplit("/", 1)[1]
+    assert 'action="/ui/sessions/' in c.get(f"/ui/sessions/{sid}").text  # the Cancel form is there while it runs
+    assert c.post(f"/ui/sessions/{sid}/cancel", data={}).status_code == 403  # CSRF here too
+    r = c.post(f"/ui/sessions/{sid}/cancel", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=cancelled")
+    page = c.get(r.headers["location"]).text
+    assert "The running turn was cancelled." in page and 'data-status="idle"' in page
+    assert "was cancelled at the request of member@example.com" in page
     c.close()
