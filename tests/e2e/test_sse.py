@@ -112,3 +112,25 @@ def test_revoking_the_key_closes_its_open_stream(served: Served) -> None:
     assert "event: session.idled" in seen
     again = httpx.get(f"{served.proc.base_url}/v1/sessions/{sid}/sse", headers=t.headers(), timeout=10)
     assert again.status_code == 401
+
+
+def test_open_streams_end_cleanly_when_the_server_stops(tmp_path: Path) -> None:
+    """SIGTERM ends open streams at once (their clients resume elsewhere) instead of holding the graceful shutdown
+    until its 10 s timeout; the stream ends as a normal end of the response, not a broken connection."""
+    url = f"sqlite:///{tmp_path / 'th.db'}"
+    proc = server(url, tmp_path, name="stopping").start()
+    try:
+        t = make_tenant(url, sim=None)
+        sid = _create(proc.base_url, t)
+        lines = _lines(proc.base_url, t, sid)
+        assert next(lines).startswith("retry:")
+        assert proc.popen is not None
+        proc.popen.terminate()
+        rest = list(lines)  # a clean end: no httpx.RemoteProtocolError
+        assert "event: connected" in rest
+        proc.popen.wait(timeout=30)
+        log = proc.log_tail(200)
+        assert "Finished server process" in log
+        assert "timeout graceful shutdown exceeded" not in log  # the stream did not hold the shutdown
+    finally:
+        proc.stop()

@@ -203,9 +203,10 @@ async def session_events(request: Request, session_id: str, since_id: int = 0) -
         async with deps.database(request).reader() as db:
             return await web_sessions.principal(db, token) is not None
 
-    frames = stream.sse_frames(
-        deps.database(request), session.id, opts, disconnected=request.is_disconnected, authorised=signed_in
-    )
+    async def gone() -> bool:  # the page left, or the server is shutting down (the page will resume)
+        return bool(getattr(request.app.state, "draining", False)) or await request.is_disconnected()
+
+    frames = stream.sse_frames(deps.database(request), session.id, opts, disconnected=gone, authorised=signed_in)
     return StreamingResponse(frames, media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
 

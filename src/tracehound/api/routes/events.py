@@ -92,8 +92,9 @@ async def stream_events(
             return False
         return True
 
-    frames = stream.sse_frames(
-        state.database, canonical, opts, disconnected=request.is_disconnected, authorised=still_authorised
-    )
+    async def gone() -> bool:  # the client left, or the server is shutting down (the client will resume)
+        return bool(getattr(request.app.state, "draining", False)) or await request.is_disconnected()
+
+    frames = stream.sse_frames(state.database, canonical, opts, disconnected=gone, authorised=still_authorised)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
