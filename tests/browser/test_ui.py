@@ -38,6 +38,7 @@ def test_investigation_end_to_end(page: Page, base_url: str, ui_server: tuple[Pr
     page.get_by_label("What is happening?").fill(HOSTILE)
     page.get_by_label("Title (optional)").fill("<img src=x onerror=alert('xss-title')> payment errors")
     page.get_by_label("Tags (optional)").fill("payments, <b>sev2</b>")
+    page.get_by_label("Analysis").select_option("deep")
     shots(page, "02-new-investigation")
     page.get_by_role("button", name="Start investigation").click()
     expect(page).to_have_url(re.compile(r"/ui/sessions/[0-9a-f-]{36}$"))
@@ -51,6 +52,7 @@ def test_investigation_end_to_end(page: Page, base_url: str, ui_server: tuple[Pr
     assert _still(page, "still-here"), "the page reloaded instead of updating live"
     expect(page.locator("#root-cause")).to_have_text("payment")
     expect(page.locator("#announcer")).to_have_text("Status: Idle")
+    expect(page.locator("#analysis-mode strong")).to_have_text("deep")
     expect(page.locator("figure.chart-root svg.chart")).to_have_count(1)
     assert page.locator("figure.chart-fig").count() >= 2
     expect(page.locator("figure.chart-root figcaption")).to_contain_text("payment")

@@ -33,6 +33,11 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PROGRESS_TYPES = ("turn.", "step.", "evidence.")
 PROGRESS_SHOWN = 40
+THINKING_MODES = {
+    "auto": "Automatic: chosen from the description",
+    "deep": "Deep: a full root-cause analysis of every signal",
+    "fast": "Fast: a quick look at metrics and changes",
+}
 
 
 def _int(value: str | None, default: int) -> int:
@@ -81,7 +86,7 @@ async def session_list(request: Request) -> Response:
 @router.get("/ui/sessions/new")
 async def new_session_form(request: Request) -> Response:
     await deps.principal(request)
-    return page(request, "new.html", {"values": {}, "idempotency_key": uuid.uuid4().hex})
+    return page(request, "new.html", {"values": {}, "idempotency_key": uuid.uuid4().hex, "modes": THINKING_MODES})
 
 
 def _tags(raw: str) -> list[str]:
@@ -106,12 +111,14 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 async def _create(request: Request, principal: Principal, values: dict[str, str], idem: str | None) -> str:
+    mode = values.get("thinking_mode", "")
     body = SessionCreate(
         input=values["input"],
         time=values["time"].strip() or None,
         title=values["title"].strip() or None,
         tags=_tags(values["tags"]) or None,
         idempotency_key=idem,
+        thinking_mode=mode if mode in THINKING_MODES else None,
     )
     app = deps.services(request)
     async with app.database.transaction() as db:
@@ -125,7 +132,7 @@ async def _create(request: Request, principal: Principal, values: dict[str, str]
 async def create_session(request: Request) -> Response:
     principal = await deps.principal(request)
     data = await deps.form(request)
-    values = {k: deps.text(data, k) for k in ("input", "time", "title", "tags")}
+    values = {k: deps.text(data, k) for k in ("input", "time", "title", "tags", "thinking_mode")}
     try:
         session_id = await _create(request, principal, values, deps.text(data, "idempotency_key", 128) or None)
     except ValidationError as exc:
@@ -134,7 +141,7 @@ async def create_session(request: Request) -> Response:
         error, status = friendly(exc), exc.status_code
     else:
         return RedirectResponse(f"/ui/sessions/{session_id}", status_code=303)
-    ctx = {"values": values, "error": error, "idempotency_key": uuid.uuid4().hex}
+    ctx = {"values": values, "error": error, "idempotency_key": uuid.uuid4().hex, "modes": THINKING_MODES}
     response = page(request, "new.html", ctx, status)
     if status == 429:
         response.headers["Retry-After"] = str(deps.services(request).limits.retry_after_429)
