@@ -34,9 +34,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PROGRESS_TYPES = ("turn.", "step.", "evidence.")
 PROGRESS_SHOWN = 40
 THINKING_MODES = {
-    "auto": "Automatic: chosen from the description",
-    "deep": "Deep: a full root-cause analysis of every signal",
-    "fast": "Fast: a quick look at metrics and changes",
+    "auto": "Automatic",
+    "deep": "Deep: full root-cause analysis",
+    "fast": "Fast: a quick look",
 }
 
 
