@@ -102,7 +102,7 @@ def test_investigation_end_to_end(page: Page, base_url: str, ui_server: tuple[Pr
 def test_the_list_follows_a_running_investigation_without_reloading(
     page: Page, base_url: str, ui_server: tuple[Proc, str]
 ) -> None:
-    tenant = make_tenant(ui_server[1], sim=SLOW_SIM)
+    tenant = make_tenant(ui_server[1], sim={**SLOW_SIM, "latency_seconds": 2.0})  # about 10 s
     sign_in(page, base_url, tenant.member_key)
     page.get_by_role("link", name="New investigation").first.click()
     page.get_by_label("What is happening?").fill("payment errors since 10 minutes ago")
@@ -111,6 +111,7 @@ def test_the_list_follows_a_running_investigation_without_reloading(
     page.get_by_role("link", name="Investigations", exact=True).click()
     _no_reload_marker(page, "list")
     badge = page.locator("tbody tr").first.locator(".badge")
+    expect(badge).to_have_text("Running")
     expect(badge).to_have_text("Idle", timeout=90_000)
     assert _still(page, "list")
 
