@@ -1,6 +1,7 @@
 """Browser tests: Playwright for Python driving Debian's Chromium (``scripts/ensure-chromium.sh`` installs it;
 ``playwright install`` cannot download a browser on these machines). Under CI=true a missing Chromium fails the
-run instead of skipping it."""
+run instead of skipping it. Screenshots of the main pages, at laptop and phone sizes, go to
+``test-artifacts/screenshots/``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,13 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+LAPTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SLOW_SIM = {
+    "seed": 7,
+    "latency_seconds": 1.0,
+    "fault": {"service": "payment", "type": "errors", "start": None, "duration_minutes": 60},
+}
 
 
 def chromium_path() -> str | None:
@@ -34,7 +43,7 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
         message = "Chromium is not installed (run scripts/ensure-chromium.sh, or set TRACEHOUND_CHROMIUM)"
@@ -57,7 +66,7 @@ def browser() -> Iterator[object]:
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proc, str]]:
     tmp = tmp_path_factory.mktemp("ui")
     url = f"sqlite:///{tmp / 'tracehound.db'}"
-    proc = server(url, tmp, name="ui-server").start()
+    proc = server(url, tmp, name="ui-server", TRACEHOUND_SSE_HEARTBEAT_SECONDS="5").start()
     yield proc, url
     proc.stop()
 
@@ -72,26 +81,47 @@ def base_url(ui_server: tuple[Proc, str]) -> str:
     return ui_server[0].base_url
 
 
+class Dialogs(list[str]):
+    """Every alert/confirm/prompt the page opened (an executed XSS payload would open one)."""
+
+
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport=LAPTOP)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
     pg = context.new_page()
-    dialogs: list[str] = []
+    dialogs = Dialogs()
     pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.dialogs = dialogs  # type: ignore[attr-defined]
-    yield pg
-    context.close()
+    pg.dialogs = dialogs
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.js_errors = errors
+    return pg
 
 
-def shot(page: object, name: str, *, full_page: bool = True) -> Path:
+def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
-def sign_in(page: object, base_url: str, key: str) -> None:
-    page.goto(f"{base_url}/ui/login")  # type: ignore[attr-defined]
-    page.get_by_label("API key").fill(key)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
-    page.wait_for_url(f"{base_url}/ui")  # type: ignore[attr-defined]
+def shots(page: Any, name: str) -> None:
+    """The page at laptop size (full page) and at phone size (the first screen and the full page)."""
+    shot(page, f"{name}-laptop")
+    page.set_viewport_size(PHONE)
+    shot(page, f"{name}-phone", full_page=False)
+    shot(page, f"{name}-phone-full")
+    page.set_viewport_size(LAPTOP)
+
+
+def sign_in(page: Any, base_url: str, key: str) -> None:
+    page.goto(f"{base_url}/ui/login")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/ui")

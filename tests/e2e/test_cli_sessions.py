@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.hostile import EVIL_SERVICE, INCIDENT_TIME, write_dataset
 from tests.support.servers import Proc, process_env, server
-from tests.support.tenants import Tenant, make_tenant
+from tests.support.tenants import DEMO_SIM, Tenant, make_tenant
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +26,7 @@ class Env:
     proc: Proc
     tenant: Tenant
     tmp: Path
+    proc_url: str  # the server's database
 
     def run(self, *args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
         base = process_env("sqlite:///unused.db", self.tmp)
@@ -53,7 +55,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("cli-sessions")
     url = f"sqlite:///{tmp / 'th.db'}"
     proc = server(url, tmp).start()
-    yield Env(proc, make_tenant(url), tmp)
+    yield Env(proc, make_tenant(url), tmp, url)
     proc.stop()
 
 
@@ -117,3 +119,33 @@ def test_local_mode_needs_no_server(env: Env) -> None:
     helped = env.run("investigate", "--help").stdout
     assert "--local" in helped
     assert "config.toml" in helped
+
+
+def test_local_mode_reads_a_dataset_folder_and_prints_its_text_as_text(env: Env) -> None:
+    folder = write_dataset(env.tmp / "hostile-dataset")
+    args = ("investigate", "--dataset", str(folder), "--time", INCIDENT_TIME.isoformat(), "checkout errors")
+    report = json.loads(env.run(*args, "--json").stdout)
+    assert report["root_cause"] == EVIL_SERVICE
+    assert report["fault_type"] == "bad_deploy"
+    shown = env.run(*args)
+    assert "[release notes]" in shown.stderr  # engine text with brackets is not taken for Rich markup
+    assert "Root cause" in shown.stdout
+    missing = env.run("investigate", "--dataset", str(env.tmp / "nowhere"), "x", ok=False)
+    assert missing.returncode == 2 and "not a folder" in missing.stderr
+
+
+def test_every_command_explains_itself_and_offers_json(env: Env) -> None:
+    for command in (["investigate"], ["sessions", "list"], ["sessions", "show"], ["sessions", "ask"]):
+        helped = env.run(*command, "--help").stdout
+        assert "Examples" in helped and "--json" in helped and "Exit codes" in helped, command
+    assert "cancel" in env.run("sessions", "--help").stdout
+
+
+def test_cancel_and_no_wait_print_json(env: Env) -> None:
+    slow = make_tenant(env.proc_url, sim={**DEMO_SIM, "latency_seconds": 3})
+    keys = {"TRACEHOUND_URL": env.proc.base_url, "TRACEHOUND_API_KEY": slow.admin_key}
+    started = json.loads(env.run("investigate", INCIDENT, "--no-wait", "--json", **keys).stdout)
+    cancelled = json.loads(env.run("sessions", "cancel", started["id"], "--json", **keys).stdout)
+    assert cancelled["cancelled"] is True and cancelled["status"] == "idle"
+    again = env.run("sessions", "cancel", started["id"], **keys).stdout
+    assert "nothing was running" in again

@@ -3,6 +3,7 @@ retry paths on an organisation limited to one running session with a slow simula
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from tracehound.client import (
     AsyncClient,
     Client,
     Conflict,
+    Event,
     Forbidden,
     NotFound,
     RateLimited,
@@ -131,3 +133,43 @@ async def test_the_async_client(served: Served, tenant: Tenant) -> None:
         assert (await c.list_events(created.id, types=["session.status"])).data[0].data == {"status": "running"}
         with pytest.raises(NotFound):
             await c.follow_up("not-a-uuid", "x", retry=True)
+
+
+def test_stream_events_resumes_across_a_server_restart(tmp_path: Path) -> None:
+    """A consumer of ``stream_events`` sees every event once, in order, although the server is killed (-9) and
+    restarted in the middle of the stream."""
+    url = f"sqlite:///{tmp_path / 'th.db'}"
+    first = server(url, tmp_path, name="first").start()
+    t = make_tenant(url, sim={**SLOW, "latency_seconds": 2.5})
+    got: list[Event] = []
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def consume(session_id: str) -> None:
+        try:
+            with Client(first.base_url, t.admin_key) as c:
+                for event in c.stream_events(session_id, until_idle=True, reconnect_timeout=120):
+                    got.append(event)
+                    if event.type == "step.started":
+                        started.set()
+        except BaseException as exc:  # reported below
+            failure.append(exc)
+            started.set()
+
+    with Client(first.base_url, t.admin_key) as c:
+        sid = c.create(INCIDENT).id
+    reader = threading.Thread(target=consume, args=(sid,), daemon=True)
+    reader.start()
+    assert started.wait(60)
+    first.kill9()
+    second = Proc(first.args, first.env, tmp_path / "second.log", first.port).start()
+    try:
+        reader.join(180)
+        assert not reader.is_alive() and failure == [], failure
+        ids = [e.id for e in got]
+        assert ids == list(range(1, len(ids) + 1)), ids
+        assert got[-1].type == "session.idled", second.log_tail()
+        with Client(second.base_url, t.admin_key) as c:
+            assert [e.raw for e in got] == [e.raw for e in c.list_events(sid).data]
+    finally:
+        second.stop()

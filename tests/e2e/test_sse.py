@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.support.servers import Proc, server
-from tests.support.tenants import Tenant, make_tenant
+from tests.support.tenants import Tenant, make_tenant, run
+from tracehound.auth import service as auth
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +96,41 @@ def test_a_stream_resumes_across_a_server_restart_without_gaps_or_duplicates(ser
     full = httpx.get(f"{second.base_url}/v1/sessions/{sid}/events", headers=t.headers()).json()["data"]
     assert got == full
     assert got[-1]["type"] == "session.idled", second.log_tail()
+
+
+def test_revoking_the_key_closes_its_open_stream(served: Served) -> None:
+    t = make_tenant(served.url, sim=None)
+    sid = _create(served.proc.base_url, t)
+    seen: list[str] = []
+    lines = _lines(served.proc.base_url, t, sid)
+    for line in lines:
+        seen.append(line)
+        if line == ": heartbeat":
+            break
+    run(served.url, lambda db: auth.revoke_key(db, key_id=t.admin_key_id))
+    seen += list(lines)  # ends by itself within a heartbeat or two (the read timeout is 30 s)
+    assert "event: session.idled" in seen
+    again = httpx.get(f"{served.proc.base_url}/v1/sessions/{sid}/sse", headers=t.headers(), timeout=10)
+    assert again.status_code == 401
+
+
+def test_open_streams_end_cleanly_when_the_server_stops(tmp_path: Path) -> None:
+    """SIGTERM ends open streams at once (their clients resume elsewhere) instead of holding the graceful shutdown
+    until its 10 s timeout; the stream ends as a normal end of the response, not a broken connection."""
+    url = f"sqlite:///{tmp_path / 'th.db'}"
+    proc = server(url, tmp_path, name="stopping").start()
+    try:
+        t = make_tenant(url, sim=None)
+        sid = _create(proc.base_url, t)
+        lines = _lines(proc.base_url, t, sid)
+        assert next(lines).startswith("retry:")
+        assert proc.popen is not None
+        proc.popen.terminate()
+        rest = list(lines)  # a clean end: no httpx.RemoteProtocolError
+        assert "event: connected" in rest
+        proc.popen.wait(timeout=30)
+        log = proc.log_tail(200)
+        assert "Finished server process" in log
+        assert "timeout graceful shutdown exceeded" not in log  # the stream did not hold the shutdown
+    finally:
+        proc.stop()

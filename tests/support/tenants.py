@@ -93,3 +93,12 @@ def stored_counts(database_url: str, org_id: str) -> tuple[int, int]:
         return int(n_sessions), int(n_messages)
 
     return run(database_url, go)
+
+
+def add_source(database_url: str, org_id: str, *, name: str, kind: str, config: dict[str, Any]) -> None:
+    """Connect one more data source to an organisation."""
+
+    async def go(db: AsyncSession) -> None:
+        await sources.add_source(db, org_id=org_id, name=name, kind=kind, config=config)
+
+    run(database_url, go)

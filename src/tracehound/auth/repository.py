@@ -38,17 +38,6 @@ def principal_record(conn: Connection, *, key_hash: str) -> PrincipalRecord | No
     return conn.execute(_PRINCIPAL_BY_KEY_HASH, {"key_hash": key_hash}).first()
 
 
-async def principal_row(db: AsyncSession, *, key_hash: str) -> tuple[ApiKey, User, Organization] | None:
-    stmt = (
-        select(ApiKey, User, Organization)
-        .join(User, User.id == ApiKey.user_id)
-        .join(Organization, Organization.id == ApiKey.org_id)
-        .where(ApiKey.key_hash == key_hash)
-    )
-    row = (await db.execute(stmt)).first()
-    return None if row is None else (row[0], row[1], row[2])
-
-
 async def org_by_name(db: AsyncSession, name: str) -> Organization | None:
     return (await db.execute(select(Organization).where(Organization.name == name))).scalar_one_or_none()
 

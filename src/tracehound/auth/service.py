@@ -58,6 +58,20 @@ def authenticate(conn: Connection, *, authorization: str | None) -> Principal:
     )
 
 
+def principal_of(key: ApiKey, user: User, org: Organization) -> Principal:
+    """The principal of ORM rows (the web UI's session lookup)."""
+    return Principal(
+        key_id=key.id,
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        org_id=org.id,
+        org_name=org.name,
+        api_enabled=org.api_enabled,
+        max_running=org.max_running,
+    )
+
+
 def require_admin(principal: Principal, what: str) -> None:
     if not principal.is_admin:
         raise Forbidden(f"{what} requires the 'admin' role; this API key's user has the '{principal.role}' role.")

@@ -112,7 +112,7 @@ def run_demo(*, exit_after: bool, port: int | None = None) -> None:
     }
     console.print(
         Panel.fit(
-            f"URL      {base}\nAPI key  {key}\nincident {body['input']}",
+            f"URL      {base}\nweb UI   {base}/ui (sign in with the API key)\nAPI key  {key}\nincident {body['input']}",
             title="tracehound demo",
             border_style="cyan",
         )
@@ -126,7 +126,10 @@ def run_demo(*, exit_after: bool, port: int | None = None) -> None:
     console.print(Markdown(answer["markdown_content"] if answer else "(no answer)"))
     console.print(
         f"\nsession {session['id']} is [bold]{session['status']}[/bold]. Try:\n"
-        f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/sessions/{session['id']}"
+        f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/sessions/{session['id']}\n"
+        f"  TRACEHOUND_URL={base} TRACEHOUND_API_KEY={key} \\\n"
+        f"    tracehound sessions ask {session['id']} 'why not the database?'\n"
+        f"  open {base}/ui/sessions/{session['id']} in a browser"
     )
     if proc is None:
         return

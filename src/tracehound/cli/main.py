@@ -40,24 +40,14 @@ def serve(
     executor_id: Annotated[str | None, typer.Option(help="Worker identity (default: local on SQLite).")] = None,
 ) -> None:
     """Run the API server. Applies migrations on start. Unless --api-only, it also runs investigations."""
-    import uvicorn
-
     from tracehound.api.observability import configure_logging
     from tracehound.server import build_app
+    from tracehound.server import serve as run_server
 
     cfg = settings()
     configure_logging(cfg.log_level, cfg.log_format)
     application = build_app(cfg, run_worker=not api_only, executor_id=executor_id)
-    uvicorn.run(
-        application,
-        host=host or cfg.host,
-        port=port or cfg.port,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
+    run_server(application, host=host or cfg.host, port=port or cfg.port)
 
 
 @app.command()

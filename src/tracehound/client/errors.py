@@ -62,7 +62,7 @@ class RateLimited(TracehoundAPIError):
 
 
 class ServiceUnavailable(TracehoundAPIError):
-    """503: the server cannot reach its database (or is starting)."""
+    """503 (and a proxy's 502 or 504): the server cannot reach its database, is starting, or is restarting."""
 
 
 _BY_STATUS: dict[int, type[TracehoundAPIError]] = {
@@ -74,7 +74,9 @@ _BY_STATUS: dict[int, type[TracehoundAPIError]] = {
     413: PayloadTooLarge,
     422: InvalidRequest,
     429: RateLimited,
+    502: ServiceUnavailable,
     503: ServiceUnavailable,
+    504: ServiceUnavailable,
 }
 
 

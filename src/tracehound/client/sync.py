@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time as _time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -38,6 +38,7 @@ class Client:
         *,
         timeout: float | httpx.Timeout | None = None,
         http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = _time.sleep,
     ) -> None:
         url = base_url or os.environ.get("TRACEHOUND_URL")
         if not url:
@@ -47,6 +48,7 @@ class Client:
         self._owns = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout if timeout is not None else common.DEFAULT_TIMEOUT)
         self._headers = common.headers(self.api_key)
+        self._sleep = sleep  # injected in tests
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
@@ -78,7 +80,7 @@ class Client:
                 delay = common.retry_delay(exc, follow_up=follow_up) if retry else None
                 if delay is None or _time.monotonic() + delay > deadline:
                     raise
-                _time.sleep(delay)
+                self._sleep(delay)
 
     # --- the Traversal endpoints ---------------------------------------------------------------------------
 
@@ -95,10 +97,14 @@ class Client:
         **extra: Any,
     ) -> Session:
         """Start an investigation (``POST /v1/sessions``). With ``retry``, a 429 (or 503) is retried after its
-        ``Retry-After`` until ``retry_timeout`` seconds have passed. Extra keyword arguments go into the body."""
+        ``Retry-After`` until ``retry_timeout`` seconds have passed, under one ``idempotency_key`` (generated when
+        none is given) so that a retry never starts a second investigation. Extra keyword arguments go into the
+        body."""
         body = common.create_body(
             input, time=time, title=title, tags=tags, idempotency_key=idempotency_key, extra=extra
         )
+        if retry:
+            body = common.with_idempotency_key(body)
         data = self._retrying(
             lambda: self._request("POST", "/v1/sessions", json=body),
             retry=retry,
@@ -130,12 +136,11 @@ class Client:
         tags: Iterable[str] | None = None,
         statuses: Iterable[str] | None = None,
     ) -> Iterator[Session]:
-        """Every session, newest first, fetched page by page as the iterator advances."""
-        page: int | None = 1
-        while page is not None:
-            result = self.list_page(page, page_size, tags=tags, statuses=statuses)
-            yield from result.sessions
-            page = result.next if result.sessions else None
+        """Every session, newest first, fetched page by page as the iterator advances (each one once, even when
+        sessions are created meanwhile)."""
+        pager = common.Pager()
+        while pager.page is not None:
+            yield from pager.take(self.list_page(pager.page, page_size, tags=tags, statuses=statuses))
 
     def follow_up(
         self, session_id: str, input: str, *, retry: bool = False, retry_timeout: float = 300.0, **extra: Any
@@ -154,7 +159,10 @@ class Client:
     # --- conveniences and tracehound's additive endpoints --------------------------------------------------
 
     def wait(self, session_id: str, *, interval: float = 1.0, timeout: float = 600.0) -> Session:
-        """Poll until the session is no longer running; returns it with its messages. Raises WaitTimeout."""
+        """Poll ``GET /v1/sessions/{id}`` every ``interval`` seconds until the session is no longer running, and
+        return it with its messages. A 429, a busy 409 or a 503 is waited out for its ``Retry-After`` (at least
+        ``interval``), a broken connection for one interval; anything else is raised. Raises WaitTimeout when
+        ``timeout`` seconds pass first."""
         deadline = _time.monotonic() + timeout
         while True:
             try:
@@ -162,11 +170,15 @@ class Client:
                 if session.status not in RUNNING_STATUSES:
                     return session
                 delay = interval
-            except (ServiceUnavailable, APIConnectionError) as exc:
-                delay = max(interval, float(getattr(exc, "retry_after", None) or interval))
-            if _time.monotonic() + delay > deadline:
+            except (TracehoundAPIError, APIConnectionError) as exc:
+                wait_for = common.poll_delay(exc, interval)
+                if wait_for is None:
+                    raise
+                delay = wait_for
+            left = deadline - _time.monotonic()
+            if left <= 0:
                 raise WaitTimeout(f"session {session_id} still running after {timeout:.0f} s")
-            _time.sleep(delay)
+            self._sleep(min(delay, left))
 
     def investigate(self, input: str, *, timeout: float = 600.0, **kwargs: Any) -> Session:
         """Create a session (retrying on 429) and wait for its answer."""
@@ -197,42 +209,25 @@ class Client:
         """The session's events as they happen (tracehound's ``GET /v1/sessions/{id}/sse``). A broken connection is
         resumed from the last event seen (``Last-Event-ID``), so no event is lost or repeated, for up to
         ``reconnect_timeout`` seconds of outage. With ``until_idle`` it ends when the turn ends."""
-        last = since_id
-        params: dict[str, str | int] = dict(common.event_params(since_id, types))
-        if until_idle:
-            params["until_idle"] = "true"
-        outage_since: float | None = None
-        backoff = 0.5
-        while True:
-            headers = {**self._headers, "Accept": "text/event-stream", "Last-Event-ID": str(last)}
+        state = common.StreamState(since_id)
+        params = common.stream_params(since_id, types, until_idle)
+        url = f"{self.base_url}/v1/sessions/{session_id}/sse"
+        while not state.ended:
             try:
                 with self._http.stream(
-                    "GET",
-                    f"{self.base_url}/v1/sessions/{session_id}/sse",
-                    params=params,
-                    headers=headers,
-                    timeout=common.STREAM_TIMEOUT,
+                    "GET", url, params=params, headers=state.headers(self._headers), timeout=common.STREAM_TIMEOUT
                 ) as response:
                     if response.status_code >= 400:
                         response.read()
                         raise error_from_response(response)
-                    outage_since, backoff = None, 0.5
+                    state.connected()
                     decoder = SSEDecoder()
                     for line in response.iter_lines():
-                        sse = decoder.decode(line)
-                        if sse is None:
-                            continue
-                        if sse.retry is not None:
-                            backoff = sse.retry / 1000
-                        if sse.event == "end":
-                            return
-                        event = common.to_event(sse)
-                        if event is not None and event.id > last:
-                            last = event.id
+                        event = state.feed(decoder.decode(line))
+                        if event is not None:
                             yield event
+                        if state.ended:
+                            return
             except (httpx.TransportError, ServiceUnavailable) as exc:
-                now = _time.monotonic()
-                outage_since = outage_since or now
-                if now - outage_since > reconnect_timeout:
-                    raise APIConnectionError(f"event stream of {session_id} lost: {exc}") from exc
-            _time.sleep(backoff)
+                state.broken(exc, now=_time.monotonic(), limit=reconnect_timeout, what=session_id)
+            self._sleep(state.backoff)

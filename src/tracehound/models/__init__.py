@@ -12,6 +12,7 @@ from tracehound.models.organization import Organization
 from tracehound.models.session import RUNNING_STATUSES, Session
 from tracehound.models.session_event import SessionEvent
 from tracehound.models.user import User
+from tracehound.models.web_session import WebSession
 from tracehound.models.webhook_delivery import WebhookDelivery
 from tracehound.models.webhook_subscription import WebhookSubscription
 
@@ -29,6 +30,7 @@ __all__ = [
     "Session",
     "SessionEvent",
     "User",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

@@ -181,6 +181,11 @@ async def running_without_turn(db: AsyncSession, *, before: datetime, limit: int
 
 
 async def append_event(db: AsyncSession, *, session_id: str, type_: str, ts: datetime, data: dict[str, Any]) -> int:
+    """The next event of a session; returns its sequence. Writers of one session (the worker's progress, a cancel,
+    the deadline sweeper) are serialised on the session's row (PostgreSQL; SQLite serialises every writer), so
+    each gets the next number and none fails on the unique (session_id, sequence)."""
+    if _is_postgres(db):
+        await db.execute(select(Session.id).where(Session.id == session_id).with_for_update())
     seq_stmt = select(func.coalesce(func.max(SessionEvent.sequence), 0)).where(SessionEvent.session_id == session_id)
     seq = int((await db.execute(seq_stmt)).scalar_one()) + 1
     db.add(SessionEvent(session_id=session_id, sequence=seq, type=type_, ts=ts, data=data))

@@ -1,9 +1,10 @@
-"""The web UI's cookie session and CSRF tokens, signed with a server secret (no database table).
+"""The web UI's cookie and CSRF tokens, signed with a server secret.
 
-The cookie holds ``{"n": nonce, "k": api key id or null, "t": issued}`` as base64url JSON plus an HMAC-SHA256
-signature. Every visitor gets one (anonymous ones with ``k`` null), so the sign-in form is CSRF-protected too. The
-CSRF token of a form is ``HMAC(secret, "csrf|" + nonce)``: it changes when the nonce does (at sign-in and sign-out).
-The API key itself never goes into the cookie, only its id; a revoked key ends its web sessions at the next request.
+The cookie holds ``{"n": nonce, "s": session token or null, "t": issued}`` as base64url JSON plus an HMAC-SHA256
+signature. Every visitor gets one (anonymous ones with ``s`` null), so the sign-in form is CSRF-protected too. The
+session token names a server-side session (:mod:`tracehound.auth.web_sessions`): signing out deletes it, so a copy
+of the cookie is worthless afterwards. The CSRF token of a form is ``HMAC(secret, "csrf|" + nonce)``: it changes when
+the nonce does (at sign-in and sign-out). The API key itself never goes into the cookie.
 
 The secret comes from ``TRACEHOUND_SECRET_KEY`` or, failing that, from ``<data_dir>/secret_key`` (created on first
 use, mode 0600). Several server processes behind one address must share it: set ``TRACEHOUND_SECRET_KEY``.
@@ -51,31 +52,31 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class WebSession:
+class CookieSession:
     nonce: str
-    key_id: str | None
+    token: str | None  # the server-side session's token; None before sign-in
     issued: int
 
     @staticmethod
-    def anonymous() -> WebSession:
-        return WebSession(secrets.token_urlsafe(18), None, int(time.time()))
+    def anonymous() -> CookieSession:
+        return CookieSession(secrets.token_urlsafe(18), None, int(time.time()))
 
     @staticmethod
-    def signed_in(key_id: str) -> WebSession:
-        return WebSession(secrets.token_urlsafe(18), key_id, int(time.time()))
+    def signed_in(token: str) -> CookieSession:
+        return CookieSession(secrets.token_urlsafe(18), token, int(time.time()))
 
 
 def _sign(secret: bytes, payload: bytes) -> str:
     return base64.urlsafe_b64encode(hmac.new(secret, payload, hashlib.sha256).digest()).decode().rstrip("=")
 
 
-def encode_session(secret: bytes, session: WebSession) -> str:
-    raw = json.dumps({"n": session.nonce, "k": session.key_id, "t": session.issued}, separators=(",", ":")).encode()
+def encode_session(secret: bytes, session: CookieSession) -> str:
+    raw = json.dumps({"n": session.nonce, "s": session.token, "t": session.issued}, separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return f"{body}.{_sign(secret, b'session|' + body.encode())}"
 
 
-def decode_session(secret: bytes, value: str | None, *, max_age: int) -> WebSession | None:
+def decode_session(secret: bytes, value: str | None, *, max_age: int) -> CookieSession | None:
     """The session in a cookie value, or None if it is missing, forged, malformed or older than ``max_age``."""
     if not value or value.count(".") != 1 or len(value) > 4096:
         return None
@@ -84,7 +85,7 @@ def decode_session(secret: bytes, value: str | None, *, max_age: int) -> WebSess
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        session = WebSession(str(data["n"]), None if data["k"] is None else str(data["k"]), int(data["t"]))
+        session = CookieSession(str(data["n"]), None if data["s"] is None else str(data["s"]), int(data["t"]))
     except (ValueError, KeyError, TypeError):
         return None
     if time.time() - session.issued > max_age:
@@ -92,11 +93,11 @@ def decode_session(secret: bytes, value: str | None, *, max_age: int) -> WebSess
     return session
 
 
-def csrf_token(secret: bytes, session: WebSession) -> str:
+def csrf_token(secret: bytes, session: CookieSession) -> str:
     return _sign(secret, b"csrf|" + session.nonce.encode())
 
 
-def csrf_valid(secret: bytes, session: WebSession | None, token: str | None) -> bool:
+def csrf_valid(secret: bytes, session: CookieSession | None, token: str | None) -> bool:
     if session is None or not token:
         return False
     return hmac.compare_digest(token, csrf_token(secret, session))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tracehound.client import (
+    AsyncClient,
     Client,
     Conflict,
     Forbidden,
@@ -21,9 +23,11 @@ from tracehound.client import (
     Session,
     TracehoundAPIError,
     Unauthorized,
+    WaitTimeout,
 )
-from tracehound.client.errors import error_from_response
-from tracehound.client.sse import SSEDecoder
+from tracehound.client.common import StreamState
+from tracehound.client.errors import APIConnectionError, error_from_response
+from tracehound.client.sse import ServerSentEvent, SSEDecoder
 
 
 def _envelope(status: int, message: str, retry_after: int | None = None, **headers: str) -> httpx.Response:
@@ -130,15 +134,84 @@ def test_retry_gives_up_when_retry_after_exceeds_the_timeout() -> None:
     assert len(seen) == 1
 
 
-def test_list_sessions_pages_through_next() -> None:
-    pages = [
-        httpx.Response(200, json={"sessions": [_session("idle")] * 2, "count": 2, "prev": None, "next": 2, "total": 3}),
-        httpx.Response(200, json={"sessions": [_session("idle")], "count": 1, "prev": 1, "next": None, "total": 3}),
-    ]
+def _listed(ids: list[str], nxt: int | None) -> httpx.Response:
+    sessions = [{"id": i, "status": "idle"} for i in ids]
+    return httpx.Response(200, json={"sessions": sessions, "count": len(ids), "next": nxt, "total": 4})
+
+
+def test_list_sessions_pages_through_next_once_per_session() -> None:
+    # "s0" was created while paging: it pushed "b" from page 1 onto page 2, which repeats it
+    pages = [_listed(["a", "b"], 2), _listed(["b", "c"], 3), _listed(["d"], None)]
     seen: list[httpx.Request] = []
     with Client("http://x", "k", http_client=_mock(pages, seen)) as c:
-        assert len(list(c.list_sessions(page_size=2))) == 3
-    assert [dict(r.url.params) for r in seen] == [{"page": "1", "limit": "2"}, {"page": "2", "limit": "2"}]
+        assert [s.id for s in c.list_sessions(page_size=2, tags=["t"])] == ["a", "b", "c", "d"]
+    assert [r.url.params.get("page") for r in seen] == ["1", "2", "3"]
+    assert seen[0].url.params.get_list("tag") == ["t"]
+
+
+def test_wait_polls_at_the_interval_and_honours_retry_after_on_429_409_and_503() -> None:
+    responses = [
+        httpx.Response(200, json=_session("running")),
+        _envelope(429, "slow down", 7),
+        _envelope(409, "busy", 2, **{"Retry-After": "2"}),
+        httpx.Response(503, json={"error": {"message": "db down"}}, headers={"Retry-After": "3"}),
+        httpx.Response(502, text="bad gateway"),
+        httpx.Response(200, json=_session("idle", messages=[])),
+    ]
+    seen: list[httpx.Request] = []
+    slept: list[float] = []
+    with Client("http://x", "k", http_client=_mock(responses, seen), sleep=slept.append) as c:
+        done = c.wait("s", interval=0.5, timeout=600)
+    assert done.status == "idle"
+    assert slept == [0.5, 7.0, 2.0, 3.0, 5.0]  # interval, then each Retry-After (502 without one: 5 s)
+    assert len(seen) == 6
+
+
+def test_wait_raises_what_retrying_cannot_fix() -> None:
+    for response, cls in ((_envelope(409, "failed", None), Conflict), (_envelope(404, "gone"), NotFound)):
+        with (
+            Client("http://x", "k", http_client=_mock([response], []), sleep=lambda _: None) as c,
+            pytest.raises(cls),
+        ):
+            c.wait("s")
+
+
+def test_wait_gives_up_after_its_timeout() -> None:
+    with (
+        Client("http://x", "k", http_client=_mock([httpx.Response(200, json=_session())] * 100, [])) as c,
+        pytest.raises(WaitTimeout),
+    ):
+        c.wait("s", interval=0.01, timeout=0.02)
+
+
+def test_a_retried_create_sends_one_idempotency_key_throughout() -> None:
+    seen: list[httpx.Request] = []
+    responses = [_envelope(503, "db down", 0), _envelope(429, "busy", 0), httpx.Response(201, json=_session())]
+    with Client("http://x", "k", http_client=_mock(responses, seen), sleep=lambda _: None) as c:
+        c.create("checkout is down", retry=True)
+    keys = {json.loads(r.content)["idempotency_key"] for r in seen}
+    assert len(seen) == 3 and len(keys) == 1 and next(iter(keys)).startswith("tracehound-client-")
+    seen.clear()
+    with Client("http://x", "k", http_client=_mock([httpx.Response(201, json=_session())], seen)) as c:
+        c.create("no retry: no key added")
+    assert "idempotency_key" not in json.loads(seen[0].content)
+
+
+async def test_the_async_client_waits_out_retry_after_too() -> None:
+    responses = [_envelope(429, "slow down", 4), httpx.Response(200, json=_session("idle"))]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return responses.pop(0)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with AsyncClient("http://x", "k", http_client=http, sleep=sleep) as c:
+        assert (await c.wait("s", interval=1)).status == "idle"
+    await http.aclose()
+    assert slept == [4.0]
 
 
 def test_the_client_imports_nothing_else_from_tracehound() -> None:
@@ -150,3 +223,27 @@ def test_the_client_imports_nothing_else_from_tracehound() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['tracehound']"
+
+
+def test_stream_state_drops_repeats_follows_retry_and_ends() -> None:
+    state = StreamState(since_id=3)
+    frame = '{"id": %d, "type": "step.started", "session_id": "s", "sequence": %d, "data": {}}'
+    assert state.feed(ServerSentEvent("connected", '{"session_id": "s", "since_id": 3}', None, 1500)) is None
+    assert state.backoff == 1.5
+    assert state.feed(ServerSentEvent("step.started", frame % (3, 3), "3")) is None  # at or before the last id
+    event = state.feed(ServerSentEvent("step.started", frame % (4, 4), "4"))
+    assert event is not None and event.id == 4 and state.last == 4
+    assert state.headers({"Authorization": "Bearer k"})["Last-Event-ID"] == "4"
+    assert state.feed(None) is None and not state.ended
+    state.feed(ServerSentEvent("end", '{"reason": "session.idled", "last_id": 4}'))
+    assert state.ended
+
+
+def test_stream_state_gives_up_after_the_outage_limit() -> None:
+    state = StreamState(since_id=0)
+    state.broken(OSError("refused"), now=100.0, limit=60, what="s")
+    state.broken(OSError("refused"), now=150.0, limit=60, what="s")
+    with pytest.raises(APIConnectionError):
+        state.broken(OSError("refused"), now=161.0, limit=60, what="s")
+    state.connected()
+    state.broken(OSError("refused"), now=300.0, limit=60, what="s")  # a new outage starts counting again

@@ -1,0 +1,54 @@
+"""The event log under concurrent writers (the worker's progress sink, a cancel from the API, the deadline
+sweeper): every append succeeds and the sequence stays 1, 2, 3, … without holes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import new_database_url
+from tests.support.tenants import make_tenant
+from tracehound.auth.service import authenticate
+from tracehound.db.database import Database
+from tracehound.db.migrate import migrate
+from tracehound.kit.clock import utcnow
+from tracehound.sessions import repository as repo
+from tracehound.sessions import service
+from tracehound.sessions.schemas import SessionCreate
+from tracehound.sessions.service import Limits, Turn
+
+
+async def _noop_enqueue(_db: object, _turn: Turn) -> None:
+    return None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_concurrent_appends_keep_one_gapless_sequence(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = new_database_url(backend, tmp_path, request)
+    migrate(url)
+    tenant = await asyncio.to_thread(make_tenant, url, sim=None)
+    database = Database(url)
+    try:
+        async with database.reader() as db:
+            who = await authenticate(db, authorization=f"Bearer {tenant.admin_key}")
+        async with database.transaction() as db:
+            session, _ = await service.create(
+                db, who, data=SessionCreate(input="checkout errors"), limits=Limits(), enqueue=_noop_enqueue
+            )
+
+        async def append(i: int) -> int:
+            async with database.transaction() as db:
+                data = {"i": i}
+                return await repo.append_event(db, session_id=session.id, type_="step.started", ts=utcnow(), data=data)
+
+        sequences = await asyncio.gather(*(append(i) for i in range(20)))
+        async with database.reader() as db:
+            stored = [e.sequence for e in await repo.events(db, session_id=session.id, limit=100)]
+        assert sorted(sequences) == list(range(2, 22))  # 1 is the create's session.status
+        assert stored == list(range(1, 22))
+    finally:
+        await database.dispose()
