@@ -4,6 +4,7 @@ sweeper): every append succeeds and the sequence stays 1, 2, 3, … without hole
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,7 @@ async def test_concurrent_appends_keep_one_gapless_sequence(
     tenant = await asyncio.to_thread(make_tenant, url, sim=None)
     database = Database(url)
     try:
-        async with database.reader() as db:
-            who = await authenticate(db, authorization=f"Bearer {tenant.admin_key}")
+        who = await database.read(partial(authenticate, authorization=f"Bearer {tenant.admin_key}"))
         async with database.transaction() as db:
             session, _ = await service.create(
                 db, who, data=SessionCreate(input="checkout errors"), limits=Limits(), enqueue=_noop_enqueue
