@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Annotated
 
 import typer
 
 from tracehound.cli import sessions_cmd
-from tracehound.cli.admin import key_app, org_app, user_app
-from tracehound.cli.alerts_cmd import integration_app, webhook_app
 from tracehound.cli.common import console, settings
-from tracehound.cli.sources_cmd import source_app
 
 app = typer.Typer(
     help="tracehound: an open-source AI SRE with a Traversal-compatible Sessions API.\n\n"
@@ -20,13 +18,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(org_app, name="org")
-app.add_typer(user_app, name="user")
-app.add_typer(key_app, name="key")
-app.add_typer(source_app, name="source")
-app.add_typer(integration_app, name="integration")
-app.add_typer(webhook_app, name="webhook")
-sessions_cmd.register(app)
+
+
+def _add_operator_commands(target: typer.Typer) -> None:
+    # imported here: these modules load the database layer, which the client commands never need
+    from tracehound.cli.admin import key_app, org_app, user_app
+    from tracehound.cli.alerts_cmd import integration_app, webhook_app
+    from tracehound.cli.sources_cmd import source_app
+
+    target.add_typer(org_app, name="org")
+    target.add_typer(user_app, name="user")
+    target.add_typer(key_app, name="key")
+    target.add_typer(source_app, name="source")
+    target.add_typer(integration_app, name="integration")
+    target.add_typer(webhook_app, name="webhook")
 
 
 @app.command()
@@ -85,5 +90,18 @@ def demo(
     run_demo(exit_after=exit_after, port=port)
 
 
+CLIENT_COMMANDS = frozenset({"investigate", "sessions"})
+
+
 def main() -> None:
+    """The entry point. The client commands (``investigate``, ``sessions``) talk HTTP only: they get an app
+    without the operator commands, whose modules load the database layer (about 2 s at every start)."""
+    first = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    if first in CLIENT_COMMANDS:
+        client_app = typer.Typer(help=app.info.help, no_args_is_help=True, pretty_exceptions_enable=False)
+        sessions_cmd.register(client_app)
+        client_app()
+        return
+    _add_operator_commands(app)
+    sessions_cmd.register(app)
     app()
