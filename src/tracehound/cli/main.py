@@ -9,6 +9,7 @@ import typer
 
 from tracehound.cli import sessions_cmd
 from tracehound.cli.admin import key_app, org_app, source_app, user_app
+from tracehound.cli.bench import bench_app
 from tracehound.cli.common import console, settings
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(source_app, name="source")
+app.add_typer(bench_app, name="bench")
 sessions_cmd.register(app)
 
 

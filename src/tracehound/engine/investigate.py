@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import numpy as np
+
 from tracehound.engine.narrative import (
     FAULT_LABELS,
     confidence,
@@ -17,11 +19,11 @@ from tracehound.engine.narrative import (
 )
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
-from tracehound.engine.rca.changepoint import ChangePointConfig, find_anomaly_start
-from tracehound.engine.rca.combine import Ranking, combine, metric_service_scores
+from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, find_anomaly_start
+from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores
 from tracehound.engine.rca.graph import build_call_graph
-from tracehound.engine.rca.logs import TemplateCount, log_anomalies, service_log_scores
-from tracehound.engine.rca.robust import MetricScore, robust_scores
+from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
+from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores
 from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
 from tracehound.engine.report import Candidate, Evidence, Report, TimelineEntry, iso
 from tracehound.engine.types import (
@@ -45,6 +47,10 @@ NO_TELEMETRY = (
 
 @dataclass(frozen=True, slots=True)
 class InvestigationConfig:
+    """Windows of one investigation. Metric windows grow with the sampling step (at least ``*_steps`` samples),
+    so 1-second and 5-minute metrics both work. Values chosen on the tuning half of the Nezha split
+    (docs/benchmarks.md)."""
+
     lookback: timedelta = timedelta(minutes=60)  # data starts at T - lookback
     search_before: timedelta = timedelta(minutes=30)  # the anomaly may start this long before T
     # when the incident states its start ("since 14:32"), trust it: search only this long before it
@@ -52,8 +58,15 @@ class InvestigationConfig:
     # logs and traces are voluminous: read them only this long before T (their baseline needs minutes, not hours)
     event_lookback: timedelta = timedelta(minutes=20)
     after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
-    gap: timedelta = timedelta(minutes=1)  # baseline ends this long before the anomaly start
-    baseline_span: timedelta = timedelta(minutes=20)  # the most recent stretch of normal behaviour to compare with
+    gap: timedelta = timedelta(0)  # the metric baseline ends this long before the anomaly start
+    baseline_span: timedelta = timedelta(minutes=10)  # metric baseline: the most recent stretch before the start
+    baseline_steps: int = 10
+    window_span: timedelta = timedelta(minutes=3)  # metrics scored over [start, start + window)
+    window_steps: int = 3
+    # logs and traces: the last minutes before the start (an older baseline often holds the previous incident)
+    event_baseline: timedelta = timedelta(minutes=2)
+    event_window: timedelta = timedelta(minutes=3)
+    metric_scale: str = "std"  # "std" (N-sigma) or "iqr" (BARO); see docs/benchmarks.md for the choice
     log_limit: int = 100_000
     span_limit: int = 200_000
 
@@ -206,29 +219,56 @@ class _Scores:
     ranking: Ranking
 
 
+def _step(series: Sequence[Series]) -> float:
+    """Median sampling step (s) over the series (60 when unknown)."""
+    steps = [float(np.median(np.diff(x.timestamps))) for x in series[:200] if len(x.timestamps) > 2]
+    return float(np.median(steps)) if steps else 60.0
+
+
+def _start(data: _Data, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool) -> ChangePoint:
+    """The anomaly start: a stated incident time is trusted; otherwise change-point detection before T."""
+    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - config.search_before))
+    cp = find_anomaly_start(
+        data.series,
+        baseline=pre,
+        incident_time=t,
+        end=window.end,
+        config=ChangePointConfig(search_before=config.search_before),
+    )
+    if explicit:
+        return ChangePoint(t, True, cp.shift, cp.signal)
+    return cp
+
+
+def _signals(
+    metrics: list[MetricScore], traces: TraceAnalysis | None, logs: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    signals: dict[str, dict[str, float]] = dict(metric_family_scores(metrics))
+    if traces is not None:
+        signals.update({f"traces:{k}": v for k, v in traces.signals.items()})
+    signals.update({f"logs:{k}": v for k, v in logs.items()})
+    return signals
+
+
 def _score(
     data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool
 ) -> _Scores:
-    before = config.search_before_explicit if explicit else config.search_before
-    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - before))
-    cp = find_anomaly_start(
-        data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
-    )
-    start = cp.start
+    cp = _start(data, window, t, config, explicit)
+    start, step = cp.start, _step(data.series)
+    span = max(config.baseline_span, timedelta(seconds=step * config.baseline_steps))
     base_end = max(window.start + timedelta(minutes=3), start - config.gap)
-    baseline = TimeRange(max(window.start, base_end - config.baseline_span), base_end)
-    metrics = robust_scores(data.series, baseline=baseline, anomaly_start=start, end=window.end)
-    logs = log_anomalies(data.logs, baseline=baseline, anomaly_start=start, end=window.end)
-    traces = analyze_traces(data.spans, baseline=baseline, anomaly_start=start, end=window.end) if data.spans else None
-    signals: dict[str, dict[str, float]] = {}
-    if data.series:
-        signals["metrics"] = metric_service_scores(metrics)
-    if data.logs:
-        signals["logs"] = service_log_scores(logs)
-    if traces is not None:
-        signals["traces"] = {s: v.score for s, v in traces.services.items()}
+    baseline = TimeRange(max(window.start, base_end - span), base_end)
+    m_end = min(window.end, start + max(config.window_span, timedelta(seconds=step * config.window_steps)))
+    metrics = robust_scores(
+        data.series, baseline=baseline, anomaly_start=start, end=m_end, config=RobustConfig(scale=config.metric_scale)
+    )
+    e_base = TimeRange(max(window.start, start - config.event_baseline), start)
+    e_end = min(window.end, start + config.event_window)
+    logs = log_anomalies(data.logs, baseline=e_base, anomaly_start=start, end=e_end)
+    log_sig = log_signals(data.logs, baseline=e_base, anomaly_start=start, end=e_end) if data.logs else {}
+    traces = analyze_traces(data.spans, baseline=e_base, anomaly_start=start, end=e_end) if data.spans else None
     graph = build_call_graph(data.spans, sources.call_graph)
-    ranking = combine(signals, graph)
+    ranking = combine(_signals(metrics, traces, log_sig), graph)
     peak = max(cp.signal, key=lambda p: p[1], default=None)
     peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
     return _Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking)
