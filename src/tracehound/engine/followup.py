@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tracehound.engine.parse import match_services, parse_time
 from tracehound.engine.ports import Sources
-from tracehound.engine.rca.combine import combine, metric_service_scores
+from tracehound.engine.rca.combine import combine, metric_family_scores
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import template_counts
 from tracehound.engine.rca.robust import robust_scores
@@ -206,7 +206,7 @@ async def _zoom(question: str, report: Report, sources: Sources, now: datetime) 
         return FollowUpAnswer(f"The metrics source failed: {md_escape(str(exc))}", usage)
     usage["data_points"] = sum(len(s.values) for s in series)
     scores = robust_scores(series, baseline=TimeRange(data.start, zoom.start), anomaly_start=zoom.start, end=zoom.end)
-    ranking = combine({"metrics": metric_service_scores(scores)}, build_call_graph([], sources.call_graph))
+    ranking = combine(metric_family_scores(scores), build_call_graph([], sources.call_graph))
     lines = [f"### Services ranked within {zoom.start:%H:%M}-{zoom.end:%H:%M} UTC (metrics only)", ""]
     for i, (svc, v) in enumerate(ranking.ranked[:5], 1):
         top = next((s for s in scores if s.series.service == svc), None)

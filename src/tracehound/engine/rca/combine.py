@@ -51,11 +51,23 @@ class CombineConfig:
         ("changes", 1.0),
     )
     metric_weights: tuple[tuple[str, float], ...] = _METRIC_WEIGHTS
+    # below one unit of its own scale nothing is anomalous: the dominance reference is at least this floor
+    # (robust units for metrics, baseline IQRs for the edge gap, log2 ratio for trace latency, z for logs)
+    floors: tuple[tuple[str, float], ...] = (
+        ("metrics", 1.0),
+        ("traces:gap", 1.0),
+        ("traces:latency", 0.5),
+        ("traces:errors", 0.5),
+        ("logs", 1.0),
+    )
+    # symptoms that travel up the call graph: a caller's slowness is explained by an equally slow callee, so
+    # these signals go through graph-aware blame propagation before they are combined
+    propagating: tuple[str, ...] = ("metrics:latency", "traces:latency", "metrics:error", "logs:errors")
+    # a fault makes these go up; a drop (less work arriving) is a consequence elsewhere and is not evidence
+    upward_only: tuple[str, ...] = ("cpu", "memory", "latency", "pool")
     reference_top: int = 5  # dominance = score / median of the next this-many scores
     rel_floor: float = 1e-3  # the reference is at least this share of the top score (guards all-zero tails)
-    # victims keep their score (discount 1.0): blame moving to any anomalous callee cost accuracy on the tuning
-    # half of Nezha; the call graph still names the downstream service that explains a victim
-    graph: GraphConfig = field(default_factory=lambda: GraphConfig(discount=1.0))
+    graph: GraphConfig = field(default_factory=lambda: GraphConfig(anomalous_fraction=0.5))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +78,14 @@ class Ranking:
     explained_by: dict[str, str]
 
 
-def metric_family_scores(scores: Sequence[MetricScore]) -> dict[str, dict[str, float]]:
+def metric_family_scores(
+    scores: Sequence[MetricScore], config: CombineConfig = CombineConfig()
+) -> dict[str, dict[str, float]]:
     """``metrics:<family>`` -> service -> max score of the service's series of that family."""
     out: dict[str, dict[str, float]] = {}
     for m in scores:
+        if m.direction < 0 and m.family in config.upward_only:
+            continue
         fam = out.setdefault(f"metrics:{m.family}", {})
         fam[m.series.service] = max(fam.get(m.series.service, 0.0), m.score)
     return out
@@ -85,15 +101,22 @@ def metric_service_scores(scores: Sequence[MetricScore], config: CombineConfig =
     return out
 
 
-def dominance(scores: Mapping[str, float], config: CombineConfig = CombineConfig()) -> dict[str, float]:
+def dominance(
+    scores: Mapping[str, float], config: CombineConfig = CombineConfig(), floor: float = 0.0
+) -> dict[str, float]:
     """Each score divided by the median of the next ``reference_top`` scores (see the module docstring)."""
     positive = sorted((v for v in scores.values() if v > 0), reverse=True)
     if not positive:
         return {}
     rest = positive[1 : 1 + config.reference_top]
     ref = float(np.median(rest)) if rest else 0.0
-    ref = max(ref, config.rel_floor * positive[0], 1e-12)
+    ref = max(ref, config.rel_floor * positive[0], floor, 1e-12)
     return {s: v / ref for s, v in scores.items() if v > 0}
+
+
+def _floor(name: str, config: CombineConfig) -> float:
+    floors = dict(config.floors)
+    return floors.get(name, floors.get(name.split(":", 1)[0], 0.0))
 
 
 def _weight(name: str, config: CombineConfig) -> float:
@@ -109,15 +132,20 @@ def combine(
 ) -> Ranking:
     """Rank services from per-signal raw scores (signal name -> service -> score >= 0)."""
     evidence: dict[str, dict[str, float]] = {}
+    explained: dict[str, str] = {}
     for name, raw in signals.items():
         w = _weight(name, config)
         if w <= 0:
             continue
-        ev = {s: w * math.log1p(d) for s, d in dominance(raw, config).items()}
+        if name in config.propagating and graph:
+            blame = propagate_blame(raw, graph, config=config.graph)
+            raw = blame.scores
+            for victim, culprit in blame.explained_by.items():
+                explained.setdefault(victim, culprit)
+        ev = {s: w * math.log1p(d) for s, d in dominance(raw, config, _floor(name, config)).items()}
         if ev:
             evidence[name] = ev
     services = sorted({s for v in signals.values() for s in v})
     combined = {s: sum(v.get(s, 0.0) for v in evidence.values()) for s in services}
-    result = propagate_blame(combined, graph, config=config.graph)
-    ranked = tuple(sorted(result.scores.items(), key=lambda kv: (-kv[1], kv[0])))
-    return Ranking(ranked, evidence, combined, result.explained_by)
+    ranked = tuple(sorted(combined.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Ranking(ranked, evidence, combined, explained)

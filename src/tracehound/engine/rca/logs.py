@@ -132,7 +132,8 @@ def service_log_scores(findings: Sequence[TemplateCount]) -> dict[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class LogSignalConfig:
-    error_levels: tuple[str, ...] = ("ERROR", "FATAL", "CRITICAL", "WARN", "WARNING")
+    # warnings follow the workload (e.g. "no tickets left") far more than faults: errors only
+    error_levels: tuple[str, ...] = ("ERROR", "FATAL", "CRITICAL")
     min_service_lines: int = 5  # both sides, for the share test
     prior: float = 0.5  # pseudo-count added to a template's baseline count
 
