@@ -45,7 +45,7 @@ class RobustConfig:
     cap: float = 50.0  # scores above this carry no more information
     rel_floor: float = 1e-3  # IQR is at least this fraction of |median|
     eps: float = 1e-6
-    min_points: int = 3
+    min_points: int = 2  # a case may start with two samples of history (the first incident of a day)
     # widen the scale to (p95 - p5) / 4 for spiky baselines; off by default: it cost accuracy on the Nezha bench
     spread_guard: bool = False
     # "iqr": BARO's |x - median| / IQR; "std": N-sigma |x - mean| / std (RCAEval's strongest simple baseline)
