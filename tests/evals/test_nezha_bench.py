@@ -44,7 +44,7 @@ def test_engine_beats_zscore_baseline_on_nezha(result: bench.BenchResult) -> Non
 
 def test_engine_beats_zscore_baseline_on_every_system_and_family(result: bench.BenchResult) -> None:
     for system, group, rows in bench.groups(result.cases):
-        if system == "ALL" or not group.startswith("family:") and group != "all":
+        if system == "ALL" or (not group.startswith("family:") and group != "all"):
             continue
         engine = evaluate([(c.ranking, c.truth) for c in rows]).ac[1]
         baseline = evaluate([(c.baseline_ranking, c.truth) for c in rows]).ac[1]
