@@ -266,7 +266,12 @@ def _score(
     e_end = min(window.end, start + config.event_window)
     logs = log_anomalies(data.logs, baseline=e_base, anomaly_start=start, end=e_end)
     log_sig = log_signals(data.logs, baseline=e_base, anomaly_start=start, end=e_end) if data.logs else {}
-    traces = analyze_traces(data.spans, baseline=e_base, anomaly_start=start, end=e_end) if data.spans else None
+    history = TimeRange(max(window.start, start - config.event_lookback), start)
+    traces = (
+        analyze_traces(data.spans, baseline=e_base, anomaly_start=start, end=e_end, history=history)
+        if data.spans
+        else None
+    )
     graph = build_call_graph(data.spans, sources.call_graph)
     ranking = combine(_signals(metrics, traces, log_sig), graph)
     peak = max(cp.signal, key=lambda p: p[1], default=None)

@@ -7,7 +7,9 @@ than where it surfaces:
 - **edge gap**: for a caller span whose child span runs in another service, ``caller duration - child
   duration`` is the time spent on the wire and in the callee's network stack. A network delay injected into a
   service grows the gap of every edge into it while its own (server-side) spans stay fast, so the gap increase
-  is credited to the callee.
+  is credited to the callee. Its reference is the *quietest* minute of the recent history (the lowest
+  per-minute median): a delay that was already present just before the incident (an earlier fault that has
+  not ended) must not become the baseline.
 - **operation latency**: the median duration of each (service, operation) after vs before, as a log ratio; a
   service's score is its most slowed-down operation (CPU starvation, slow code paths, exceptions).
 - **own errors**: error spans none of whose children failed (when the source reports span status).
@@ -34,6 +36,7 @@ class TraceConfig:
     min_spans: int = 3
     gap_floor_ms: float = 1.0  # added to the baseline IQR of an edge gap: sub-millisecond jitter is not a delay
     latency_offset_ms: float = 0.5  # added to both medians of the latency ratio (guards ~0 ms spans)
+    bucket_seconds: float = 60.0  # history is cut into buckets of this size for the quietest-minute reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,10 @@ class _Acc:
     edge_e: dict[tuple[str, str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
     op_d: dict[tuple[str, str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
     own_e: dict[tuple[str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
+    # (caller, callee) -> bucket -> gaps, over the history window
+    hist_g: dict[tuple[str, str], dict[int, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
 
 
 def _p(values: Sequence[float], q: float) -> float:
@@ -93,7 +100,14 @@ def _phase(s: Span, baseline: TimeRange, anomaly_start: datetime, end: datetime)
     return 1 if anomaly_start <= s.start < end else -1
 
 
-def _accumulate(spans: Sequence[Span], baseline: TimeRange, anomaly_start: datetime, end: datetime) -> _Acc:
+def _accumulate(
+    spans: Sequence[Span],
+    baseline: TimeRange,
+    anomaly_start: datetime,
+    end: datetime,
+    history: TimeRange,
+    bucket: float,
+) -> _Acc:
     by_id = {(s.trace_id, s.span_id): s for s in spans}
     child_err: set[tuple[str, str]] = set()
     for s in spans:
@@ -101,13 +115,18 @@ def _accumulate(spans: Sequence[Span], baseline: TimeRange, anomaly_start: datet
             child_err.add((s.trace_id, s.parent_id))
     acc = _Acc()
     for s in spans:
+        parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
+        remote = parent is not None and parent.service != s.service
+        if remote and parent is not None and history.start <= s.start < history.end:
+            acc.hist_g[(parent.service, s.service)][int(s.start.timestamp() // bucket)].append(
+                parent.duration_ms - s.duration_ms
+            )
         phase = _phase(s, baseline, anomaly_start, end)
         if phase < 0:
             continue
         acc.op_d[(s.service, s.operation, phase)].append(s.duration_ms)
         acc.own_e[(s.service, phase)].append(s.error and (s.trace_id, s.span_id) not in child_err)
-        parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
-        if parent is not None and parent.service != s.service:
+        if remote and parent is not None:
             key = (parent.service, s.service, phase)
             acc.edge_d[key].append(s.duration_ms)
             acc.edge_g[key].append(parent.duration_ms - s.duration_ms)
@@ -121,10 +140,15 @@ def analyze_traces(
     baseline: TimeRange,
     anomaly_start: datetime,
     end: datetime,
+    history: TimeRange | None = None,
     config: TraceConfig = TraceConfig(),
 ) -> TraceAnalysis:
-    """Edge and service statistics of ``spans`` in ``baseline`` vs ``[anomaly_start, end)``."""
-    acc = _accumulate(spans, baseline, anomaly_start, end)
+    """Edge and service statistics of ``spans`` in ``baseline`` vs ``[anomaly_start, end)``.
+
+    ``history`` (default: ``baseline``) is the longer stretch before the start where the quietest minute of
+    each edge gap is looked for."""
+    hist = history or baseline
+    acc = _accumulate(spans, baseline, anomaly_start, end, hist, config.bucket_seconds)
     edges = _edges(acc, config)
     services = _services(acc, edges, config)
     signals = {
@@ -143,7 +167,8 @@ def _edges(acc: _Acc, config: TraceConfig) -> tuple[EdgeStats, ...]:
             continue
         gb, ga = acc.edge_g[(caller, callee, 0)], acc.edge_g[(caller, callee, 1)]
         iqr = _p(gb, 75) - _p(gb, 25)
-        rise = max(0.0, _p(ga, 50) - _p(gb, 50))
+        quiet = [_p(v, 50) for v in acc.hist_g.get((caller, callee), {}).values() if len(v) >= config.min_spans]
+        rise = max(0.0, _p(ga, 50) - min([_p(gb, 50), *quiet]))
         be, ae = acc.edge_e[(caller, callee, 0)], acc.edge_e[(caller, callee, 1)]
         out.append(
             EdgeStats(
