@@ -136,8 +136,14 @@ def _why_not(service: str, report: Report) -> FollowUpAnswer:
             + (f" vs {top.score:.2f} for {md_code(top.service)}." if top else ".")
         )
         lines += [f"- {md_escape(r)}" for r in c.reasons]
-    else:
+    elif service not in report.explained_by:
         lines.append(f"- {md_code(service)} showed no significant anomaly in the window, so it was not a candidate.")
+    listed = ranks[service][1].reasons if service in ranks else ()
+    if service in report.explained_by and not any("victim" in r for r in listed):
+        lines.append(
+            f"- {md_code(service)} is likely a victim of downstream {md_escape(report.explained_by[service])}: "
+            "its symptoms are explained by a service it calls."
+        )
     ev = [e for e in report.evidence if e.service == service]
     lines.append(f"- Evidence items citing it: {len(ev)}.")
     if top:

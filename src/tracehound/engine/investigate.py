@@ -312,6 +312,7 @@ def _analyse(
         "source_failures": tuple(data.failures),
         "usage": dict(data.usage),
         "sources_missing": tuple(missing),
+        "explained_by": dict(sc.ranking.explained_by),
     }
     ranked = [(s, v) for s, v in sc.ranking.ranked if v > 0]
     if not ranked:

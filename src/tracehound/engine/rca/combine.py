@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tracehound.engine.rca.graph import CallGraph, GraphConfig, propagate_blame
+from tracehound.engine.rca.graph import CallGraph, GraphConfig, downstream
 from tracehound.engine.rca.robust import MetricScore
 
 # families that say something about the service itself; the rest (traffic, network bytes, io, a caller's view of
@@ -67,6 +67,10 @@ class CombineConfig:
     upward_only: tuple[str, ...] = ("cpu", "memory", "latency", "pool")
     reference_top: int = 5  # dominance = score / median of the next this-many scores
     rel_floor: float = 1e-3  # the reference is at least this share of the top score (guards all-zero tails)
+    # a service stands out in a signal when its dominance is at least this; a standing-out caller whose callee
+    # stands out in the same signal or in the edge gap (a network delay into the callee) is a victim there
+    standout: float = 3.0
+    victim_discount: float = 0.1
     graph: GraphConfig = field(default_factory=lambda: GraphConfig(anomalous_fraction=0.5))
 
 
@@ -125,6 +129,37 @@ def _weight(name: str, config: CombineConfig) -> float:
     return dict(config.weights).get(name, 1.0)
 
 
+def _discount_victims(
+    raw: Mapping[str, float],
+    dom: Mapping[str, float],
+    gap: Mapping[str, float],
+    graph: CallGraph,
+    config: CombineConfig,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Scale down services whose symptom is explained by a standing-out callee (MicroRCA-style blame)."""
+    # "standing out" is relative when a whole call chain is equally slow (dominance ~1 everywhere)
+    level = min(config.standout, 0.5 * max(dom.values(), default=0.0))
+    causes = {s for s in set(dom) | set(gap) if max(dom.get(s, 0.0), gap.get(s, 0.0)) >= level}
+    out, victims = dict(raw), {}
+    for service, d in dom.items():
+        if d < level or level <= 0:
+            continue
+        depths = downstream(graph, service, config.graph.max_depth)
+        # a callee explains the caller when it is delayed on the wire or about as slow as the caller itself
+        below = [
+            c
+            for c in depths
+            if c in causes
+            and (
+                gap.get(c, 0.0) >= config.standout or raw.get(c, 0.0) >= config.graph.anomalous_fraction * raw[service]
+            )
+        ]
+        if below:
+            victims[service] = max(below, key=lambda c: (depths[c], max(dom.get(c, 0.0), gap.get(c, 0.0))))
+            out[service] = raw[service] * config.victim_discount
+    return out, victims
+
+
 def combine(
     signals: Mapping[str, Mapping[str, float]],
     graph: CallGraph,
@@ -133,16 +168,17 @@ def combine(
     """Rank services from per-signal raw scores (signal name -> service -> score >= 0)."""
     evidence: dict[str, dict[str, float]] = {}
     explained: dict[str, str] = {}
+    gap = dominance(signals.get("traces:gap", {}), config, _floor("traces:gap", config))
     for name, raw in signals.items():
         w = _weight(name, config)
         if w <= 0:
             continue
+        dom = dominance(raw, config, _floor(name, config))
         if name in config.propagating and graph:
-            blame = propagate_blame(raw, graph, config=config.graph)
-            raw = blame.scores
-            for victim, culprit in blame.explained_by.items():
-                explained.setdefault(victim, culprit)
-        ev = {s: w * math.log1p(d) for s, d in dominance(raw, config, _floor(name, config)).items()}
+            raw, victims = _discount_victims(raw, dom, gap, graph, config)
+            explained.update({v: c for v, c in victims.items() if v not in explained})
+            dom = dominance(raw, config, _floor(name, config))
+        ev = {s: w * math.log1p(d) for s, d in dom.items()}
         if ev:
             evidence[name] = ev
     services = sorted({s for v in signals.values() for s in v})

@@ -163,13 +163,15 @@ def _edges(acc: _Acc, config: TraceConfig) -> tuple[EdgeStats, ...]:
     out = []
     for caller, callee in sorted({(a, b) for a, b, _ in acc.edge_d}):
         b, a = acc.edge_d.get((caller, callee, 0), []), acc.edge_d.get((caller, callee, 1), [])
-        if len(b) < config.min_spans or len(a) < config.min_spans:
-            continue
-        gb, ga = acc.edge_g[(caller, callee, 0)], acc.edge_g[(caller, callee, 1)]
-        iqr = _p(gb, 75) - _p(gb, 25)
-        quiet = [_p(v, 50) for v in acc.hist_g.get((caller, callee), {}).values() if len(v) >= config.min_spans]
-        rise = max(0.0, _p(ga, 50) - min([_p(gb, 50), *quiet]))
-        be, ae = acc.edge_e[(caller, callee, 0)], acc.edge_e[(caller, callee, 1)]
+        hist = acc.hist_g.get((caller, callee), {})
+        quiet = [_p(v, 50) for v in hist.values() if len(v) >= config.min_spans]
+        if len(a) < config.min_spans or (len(b) < config.min_spans and not quiet):
+            continue  # no reference: neither a recent baseline nor a quiet minute of history
+        gb, ga = acc.edge_g.get((caller, callee, 0), []), acc.edge_g[(caller, callee, 1)]
+        ref = gb if len(gb) >= config.min_spans else [g for v in hist.values() for g in v]
+        iqr = _p(ref, 75) - _p(ref, 25)
+        rise = max(0.0, _p(ga, 50) - min([_p(ref, 50), *quiet]))
+        be, ae = acc.edge_e.get((caller, callee, 0), []), acc.edge_e[(caller, callee, 1)]
         out.append(
             EdgeStats(
                 caller,
@@ -178,11 +180,11 @@ def _edges(acc: _Acc, config: TraceConfig) -> tuple[EdgeStats, ...]:
                 _p(b, 95),
                 _p(a, 50),
                 _p(a, 95),
-                sum(be) / len(be),
+                sum(be) / max(len(be), 1),
                 sum(ae) / len(ae),
                 len(b),
                 len(a),
-                _p(gb, 50),
+                _p(ref, 50),
                 _p(ga, 50),
                 rise / (iqr + config.gap_floor_ms),
             )
