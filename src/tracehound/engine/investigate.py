@@ -55,6 +55,8 @@ class InvestigationConfig:
     search_before: timedelta = timedelta(minutes=30)  # the anomaly may start this long before T
     # when the incident states its start ("since 14:32"), trust it: search only this long before it
     search_before_explicit: timedelta = timedelta(minutes=3)
+    # ... and keep the stated time unless the metrics shift clearly later than it (more than this or 2 samples)
+    explicit_slack: timedelta = timedelta(minutes=2)
     # logs and traces are voluminous: read them only this long before T (their baseline needs minutes, not hours)
     event_lookback: timedelta = timedelta(minutes=20)
     after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
@@ -225,17 +227,18 @@ def _step(series: Sequence[Series]) -> float:
     return float(np.median(steps)) if steps else 60.0
 
 
-def _start(data: _Data, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool) -> ChangePoint:
-    """The anomaly start: a stated incident time is trusted; otherwise change-point detection before T."""
-    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - config.search_before))
+def _start(
+    data: _Data, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool, step: float
+) -> ChangePoint:
+    """The anomaly start. A stated incident time is trusted unless the metrics clearly shift later than it
+    (people round: "since 14:30" for a fault that began at 14:35); without one, change-point detection."""
+    before = config.search_before_explicit if explicit else config.search_before
+    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - before))
     cp = find_anomaly_start(
-        data.series,
-        baseline=pre,
-        incident_time=t,
-        end=window.end,
-        config=ChangePointConfig(search_before=config.search_before),
+        data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
     )
-    if explicit:
+    slack = max(config.explicit_slack, timedelta(seconds=2 * step))
+    if explicit and not (cp.detected and cp.start - t > slack):
         return ChangePoint(t, True, cp.shift, cp.signal)
     return cp
 
@@ -253,8 +256,9 @@ def _signals(
 def _score(
     data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool
 ) -> _Scores:
-    cp = _start(data, window, t, config, explicit)
-    start, step = cp.start, _step(data.series)
+    step = _step(data.series)
+    cp = _start(data, window, t, config, explicit, step)
+    start = cp.start
     span = max(config.baseline_span, timedelta(seconds=step * config.baseline_steps))
     base_end = max(window.start + timedelta(minutes=3), start - config.gap)
     baseline = TimeRange(max(window.start, base_end - span), base_end)
@@ -273,7 +277,17 @@ def _score(
         else None
     )
     graph = build_call_graph(data.spans, sources.call_graph)
-    ranking = combine(_signals(metrics, traces, log_sig), graph)
+    signals = _signals(metrics, traces, log_sig)
+    if not any(signals.values()):  # nothing else to go on: accept a two-sample baseline (relative changes only)
+        metrics = robust_scores(
+            data.series,
+            baseline=baseline,
+            anomaly_start=start,
+            end=m_end,
+            config=RobustConfig(scale=config.metric_scale, min_points=2),
+        )
+        signals = _signals(metrics, traces, log_sig)
+    ranking = combine(signals, graph)
     peak = max(cp.signal, key=lambda p: p[1], default=None)
     peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
     return _Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking)

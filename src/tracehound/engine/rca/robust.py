@@ -45,7 +45,9 @@ class RobustConfig:
     cap: float = 50.0  # scores above this carry no more information
     rel_floor: float = 1e-3  # IQR is at least this fraction of |median|
     eps: float = 1e-6
-    min_points: int = 2  # a case may start with two samples of history (the first incident of a day)
+    min_points: int = 3
+    reliable_points: int = 5  # below this many baseline samples only relative changes count:
+    few_points_floor: float = 0.5  # the scale is at least this share of the baseline level
     # widen the scale to (p95 - p5) / 4 for spiky baselines; off by default: it cost accuracy on the Nezha bench
     spread_guard: bool = False
     # "iqr": BARO's |x - median| / IQR; "std": N-sigma |x - mean| / std (RCAEval's strongest simple baseline)
@@ -100,6 +102,8 @@ def robust_scores(
         if len(base) < config.min_points or len(after) < 1:
             continue
         median, scale = robust_stats(base, config)
+        if len(base) < config.reliable_points:  # a spread from two or three samples means nothing
+            scale = max(scale, config.few_points_floor * abs(median), config.eps)
         z = np.clip((after - median) / scale, -config.cap, config.cap)
         mean = float(np.mean(z))
         peak = float(after[int(np.argmax(np.abs(after - median)))])
