@@ -238,9 +238,18 @@ def _start(
         data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
     )
     slack = max(config.explicit_slack, timedelta(seconds=2 * step))
-    if explicit and not (cp.detected and cp.start - t > slack):
+    if explicit and not (cp.detected and cp.start - t > slack and _quiet_at(cp, t)):
         return ChangePoint(t, True, cp.shift, cp.signal)
     return cp
+
+
+def _quiet_at(cp: ChangePoint, t: datetime) -> bool:
+    """True when the aggregated anomaly signal between ``t`` and the detected start stays below half the shift."""
+    before = [v for ts, v in cp.signal if ts < t.timestamp()]
+    between = [v for ts, v in cp.signal if t.timestamp() <= ts < cp.start.timestamp()]
+    if not before or not between:
+        return False
+    return float(np.max(between)) < float(np.median(before)) + cp.shift / 2
 
 
 def _signals(
