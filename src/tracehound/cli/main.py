@@ -24,6 +24,7 @@ def _add_operator_commands(target: typer.Typer) -> None:
     # imported here: these modules load the database layer, which the client commands never need
     from tracehound.cli.admin import key_app, org_app, user_app
     from tracehound.cli.alerts_cmd import integration_app, webhook_app
+    from tracehound.cli.bench import bench_app
     from tracehound.cli.sources_cmd import source_app
 
     target.add_typer(org_app, name="org")
@@ -32,6 +33,7 @@ def _add_operator_commands(target: typer.Typer) -> None:
     target.add_typer(source_app, name="source")
     target.add_typer(integration_app, name="integration")
     target.add_typer(webhook_app, name="webhook")
+    target.add_typer(bench_app, name="bench")
 
 
 @app.command()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tracehound.engine.parse import match_services, parse_time
 from tracehound.engine.ports import Sources
-from tracehound.engine.rca.combine import combine, metric_service_scores
+from tracehound.engine.rca.combine import combine, metric_family_scores
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import template_counts
 from tracehound.engine.rca.robust import robust_scores
@@ -136,8 +136,14 @@ def _why_not(service: str, report: Report) -> FollowUpAnswer:
             + (f" vs {top.score:.2f} for {md_code(top.service)}." if top else ".")
         )
         lines += [f"- {md_escape(r)}" for r in c.reasons]
-    else:
+    elif service not in report.explained_by:
         lines.append(f"- {md_code(service)} showed no significant anomaly in the window, so it was not a candidate.")
+    listed = ranks[service][1].reasons if service in ranks else ()
+    if service in report.explained_by and not any("victim" in r for r in listed):
+        lines.append(
+            f"- {md_code(service)} is likely a victim of downstream {md_escape(report.explained_by[service])}: "
+            "its symptoms are explained by a service it calls."
+        )
     ev = [e for e in report.evidence if e.service == service]
     lines.append(f"- Evidence items citing it: {len(ev)}.")
     if top:
@@ -206,7 +212,7 @@ async def _zoom(question: str, report: Report, sources: Sources, now: datetime) 
         return FollowUpAnswer(f"The metrics source failed: {md_escape(str(exc))}", usage)
     usage["data_points"] = sum(len(s.values) for s in series)
     scores = robust_scores(series, baseline=TimeRange(data.start, zoom.start), anomaly_start=zoom.start, end=zoom.end)
-    ranking = combine({"metrics": metric_service_scores(scores)}, build_call_graph([], sources.call_graph))
+    ranking = combine(metric_family_scores(scores), build_call_graph([], sources.call_graph))
     lines = [f"### Services ranked within {zoom.start:%H:%M}-{zoom.end:%H:%M} UTC (metrics only)", ""]
     for i, (svc, v) in enumerate(ranking.ranked[:5], 1):
         top = next((s for s in scores if s.series.service == svc), None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,21 +16,14 @@ from tracehound.engine.narrative import (
 )
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
-from tracehound.engine.rca.changepoint import ChangePointConfig, find_anomaly_start
-from tracehound.engine.rca.combine import Ranking, combine, metric_service_scores
 from tracehound.engine.rca.graph import build_call_graph
-from tracehound.engine.rca.logs import TemplateCount, log_anomalies, service_log_scores
-from tracehound.engine.rca.robust import MetricScore, robust_scores
-from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
 from tracehound.engine.report import Candidate, Evidence, Report, TimelineEntry, iso
+from tracehound.engine.scoring import CollectedData, InvestigationConfig, Scores, score_services
 from tracehound.engine.types import (
     Change,
     Incident,
-    LogRecord,
     ProgressEvent,
-    Series,
     SourceFailure,
-    Span,
     TimeRange,
 )
 
@@ -43,32 +35,6 @@ NO_TELEMETRY = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class InvestigationConfig:
-    lookback: timedelta = timedelta(minutes=60)  # data starts at T - lookback
-    search_before: timedelta = timedelta(minutes=30)  # the anomaly may start this long before T
-    # when the incident states its start ("since 14:32"), trust it: search only this long before it
-    search_before_explicit: timedelta = timedelta(minutes=3)
-    # logs and traces are voluminous: read them only this long before T (their baseline needs minutes, not hours)
-    event_lookback: timedelta = timedelta(minutes=20)
-    after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
-    gap: timedelta = timedelta(minutes=1)  # baseline ends this long before the anomaly start
-    baseline_span: timedelta = timedelta(minutes=20)  # the most recent stretch of normal behaviour to compare with
-    log_limit: int = 100_000
-    span_limit: int = 200_000
-
-
-@dataclass(slots=True)
-class _Data:
-    series: list[Series] = field(default_factory=list)
-    logs: list[LogRecord] = field(default_factory=list)
-    spans: list[Span] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    failures: list[SourceFailure] = field(default_factory=list)
-    used: list[str] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0})
-
-
 class _Progress:
     def __init__(self, cb: ProgressCallback | None) -> None:
         self.cb = cb
@@ -78,7 +44,7 @@ class _Progress:
             self.cb(ProgressEvent(kind, step, detail, data))
 
 
-async def _read(data: _Data, kind: str, name: str, call: Awaitable[Sequence[T]]) -> list[T]:
+async def _read(data: CollectedData, kind: str, name: str, call: Awaitable[Sequence[T]]) -> list[T]:
     data.usage["queries"] += 1
     try:
         out = list(await call)
@@ -97,8 +63,8 @@ def windows(incident_time: datetime, created_at: datetime, config: Investigation
 
 async def fetch(
     sources: Sources, window: TimeRange, config: InvestigationConfig, focus: datetime | None = None
-) -> _Data:
-    data = _Data()
+) -> CollectedData:
+    data = CollectedData()
     jobs: list[Awaitable[Any]] = []
     events = window
     if focus is not None:
@@ -195,57 +161,18 @@ async def investigate(
     return _analyse(incident, sources, u, data, window, t, config, emit)
 
 
-@dataclass(slots=True)
-class _Scores:
-    start: datetime
-    detected: bool
-    peak: datetime | None
-    metrics: list[MetricScore]
-    logs: list[TemplateCount]
-    traces: TraceAnalysis | None
-    ranking: Ranking
-
-
-def _score(
-    data: _Data, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool
-) -> _Scores:
-    before = config.search_before_explicit if explicit else config.search_before
-    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - before))
-    cp = find_anomaly_start(
-        data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
-    )
-    start = cp.start
-    base_end = max(window.start + timedelta(minutes=3), start - config.gap)
-    baseline = TimeRange(max(window.start, base_end - config.baseline_span), base_end)
-    metrics = robust_scores(data.series, baseline=baseline, anomaly_start=start, end=window.end)
-    logs = log_anomalies(data.logs, baseline=baseline, anomaly_start=start, end=window.end)
-    traces = analyze_traces(data.spans, baseline=baseline, anomaly_start=start, end=window.end) if data.spans else None
-    signals: dict[str, dict[str, float]] = {}
-    if data.series:
-        signals["metrics"] = metric_service_scores(metrics)
-    if data.logs:
-        signals["logs"] = service_log_scores(logs)
-    if traces is not None:
-        signals["traces"] = {s: v.score for s, v in traces.services.items()}
-    graph = build_call_graph(data.spans, sources.call_graph)
-    ranking = combine(signals, graph)
-    peak = max(cp.signal, key=lambda p: p[1], default=None)
-    peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
-    return _Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking)
-
-
 def _analyse(
     incident: Incident,
     sources: Sources,
     u: Understanding,
-    data: _Data,
+    data: CollectedData,
     window: TimeRange,
     t: datetime,
     config: InvestigationConfig,
     emit: _Progress,
 ) -> Report:
     emit("step.started", "analyse", "Finding the anomaly start and scoring services")
-    sc = _score(data, sources, window, t, config, u.time_source != "none")
+    sc = score_services(data, sources, window, t, config, u.time_source != "none")
     emit("step.completed", "analyse", f"anomaly start {iso(sc.start)}", detected=sc.detected)
     present = [k for k, v in (("metrics", data.series), ("logs", data.logs), ("traces", data.spans)) if v]
     missing = [
@@ -267,6 +194,7 @@ def _analyse(
         "source_failures": tuple(data.failures),
         "usage": dict(data.usage),
         "sources_missing": tuple(missing),
+        "explained_by": dict(sc.ranking.explained_by),
     }
     ranked = [(s, v) for s, v in sc.ranking.ranked if v > 0]
     if not ranked:
@@ -320,7 +248,7 @@ def _change_for(service: str, changes: Sequence[Change], start: datetime) -> Cha
     return guess_fault(service, [], changes, start)[1]
 
 
-def _candidate(service: str, score: float, sc: _Scores, data: _Data) -> Candidate:
+def _candidate(service: str, score: float, sc: Scores, data: CollectedData) -> Candidate:
     fault, change = guess_fault(service, sc.metrics, data.changes, sc.start)
     reasons = []
     top = [m for m in sc.metrics if m.series.service == service][:2]
@@ -339,7 +267,7 @@ def _front(affected: Sequence[str], graph: dict[str, set[str]]) -> str | None:
     return fronts[0] if fronts else (affected[0] if affected else None)
 
 
-def _evidence(root: str, sc: _Scores, data: _Data) -> tuple[Evidence, ...]:
+def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
     for m in [m for m in sc.metrics if m.series.service == root][:3]:
         s = m.series
@@ -420,7 +348,7 @@ def _evidence(root: str, sc: _Scores, data: _Data) -> tuple[Evidence, ...]:
     return tuple(out)
 
 
-def _timeline(data: _Data, sc: _Scores, root: str | None) -> tuple[TimelineEntry, ...]:
+def _timeline(data: CollectedData, sc: Scores, root: str | None) -> tuple[TimelineEntry, ...]:
     items = [TimelineEntry(c.ts, f"{c.kind} on {c.service}: {c.description}") for c in data.changes]
     items.append(
         TimelineEntry(sc.start, "anomaly starts" + ("" if sc.detected else " (incident time; no clear shift)"))
@@ -433,3 +361,6 @@ def _timeline(data: _Data, sc: _Scores, root: str | None) -> tuple[TimelineEntry
     if sc.peak is not None:
         items.append(TimelineEntry(sc.peak, "peak of the anomaly"))
     return tuple(sorted(items, key=lambda e: e.ts))
+
+
+__all__ = ["InvestigationConfig", "empty_report", "fetch", "investigate", "windows"]

@@ -114,6 +114,7 @@ class Report:
     usage: dict[str, int] = field(default_factory=dict)
     baseline: TimeRange | None = None
     sources_missing: tuple[str, ...] = ()
+    explained_by: dict[str, str] = field(default_factory=dict)  # victim -> downstream service that explains it
 
     def to_dict(self) -> dict[str, Any]:
         def rng(r: TimeRange | None) -> dict[str, str] | None:
@@ -138,6 +139,7 @@ class Report:
             "sources_missing": list(self.sources_missing),
             "source_failures": [{"source": f.source, "error": f.error} for f in self.source_failures],
             "usage": dict(self.usage),
+            "explained_by": dict(self.explained_by),
         }
 
     @classmethod
@@ -164,6 +166,7 @@ class Report:
             sources_missing=tuple(d.get("sources_missing", [])),
             source_failures=tuple(SourceFailure(f["source"], f["error"]) for f in d.get("source_failures", [])),
             usage={str(k): int(v) for k, v in (d.get("usage") or {}).items()},
+            explained_by={str(k): str(v) for k, v in (d.get("explained_by") or {}).items()},
         )
 
     def to_markdown(self) -> str:

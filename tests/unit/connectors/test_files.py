@@ -125,3 +125,17 @@ def _run(coro: object) -> list:  # type: ignore[type-arg]
     import asyncio
 
     return list(asyncio.run(coro))  # type: ignore[arg-type]
+
+
+def test_generic_separate_normal_and_anomalous_metric_files_are_merged(tmp_path: Path) -> None:
+    """1-second container metrics shipped as a normal and an anomalous file read as one series per metric."""
+    for name, lo, hi in (("metrics_normal.csv", 0, 30), ("metrics_anomalous.csv", 30, 40)):
+        rows = ["timestamp,cart_cpu,web_cpu"] + [f"{T0.timestamp() + i:.0f},{i},{2 * i}" for i in range(lo, hi)]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    src = build_files_sources(FilesConfig(path=str(tmp_path)))
+    assert src.metrics is not None
+    series = {(s.service, s.name): s for s in _run(src.metrics.query(ALL))}
+    assert set(series) == {("cart", "cpu"), ("web", "cpu")}
+    cart = series[("cart", "cpu")]
+    assert len(cart.values) == 40 and cart.values[:2] == (0.0, 1.0) and cart.values[-1] == 39.0
+    assert all(b - a == 1.0 for a, b in zip(cart.timestamps, cart.timestamps[1:], strict=False))

@@ -5,6 +5,7 @@ One case (or one stretch of telemetry) is a folder holding any of::
     metrics.csv[.gz]   long form: timestamp, service, metric, value[, unit]
                        or wide form: timestamp, <service><sep><metric>, ...   (sep: "_" unless configured;
                        the longest known service name that prefixes the column wins, else the first sep splits)
+    metrics_*.csv[.gz] more metric files (e.g. metrics_normal.csv + metrics_anomalous.csv): merged by series
     logs.csv[.gz] | logs.jsonl[.gz]           timestamp, service, message[, level][, trace_id]
     spans.csv[.gz] | spans.jsonl | spans.json trace_id, span_id, parent_id, service, operation, start,
                                               duration_ms | duration_us | end[, error]
@@ -232,6 +233,25 @@ def cases(root: Path) -> list[GenericCase]:
     return sorted(out, key=lambda c: (c.system, c.inject_time, c.case_id))
 
 
+def _metric_files(folder: Path, top: Path) -> tuple[str, ...]:
+    for d in (folder, top):
+        found = sorted(str(p) for p in d.glob("metrics*.csv*") if p.name.removesuffix(".gz").endswith(".csv"))
+        if found:
+            return tuple(found)
+    return ()
+
+
+def load_metric_files(paths: tuple[str, ...], sep: str = "_", services: tuple[str, ...] = ()) -> tuple[Series, ...]:
+    """Series of several metric files, merged per (service, metric) and sorted by time."""
+    if len(paths) == 1:
+        return load_metrics(paths[0], sep, services)
+    data: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for path in paths:
+        for s in load_metrics(path, sep, services):
+            data[(s.service, s.name)].extend(zip(s.timestamps, s.values, strict=True))
+    return _build(data, "+".join(Path(p).name for p in paths))
+
+
 def build_generic_sources(
     folder: Path,
     *,
@@ -246,7 +266,7 @@ def build_generic_sources(
     graph = load_call_graph(graph_path) if graph_path else ()
     span_path = _file(folder, top, "spans", ("csv", "jsonl", "json"))
     log_path = _file(folder, top, "logs", ("csv", "jsonl", "json"))
-    metric_path = _file(folder, top, "metrics", ("csv",))
+    metric_paths = _metric_files(folder, top)
     change_path = _file(folder, top, "changes", ("json", "jsonl", "csv"))
     known = tuple(sorted({s for e in graph for s in e}))
     spans: list[Span] | None = None
@@ -265,7 +285,7 @@ def build_generic_sources(
         return logs or []
 
     return Sources(
-        metrics=FileMetrics("files", lambda: load_metrics(str(metric_path), sep, known), h) if metric_path else None,
+        metrics=FileMetrics("files", lambda: load_metric_files(metric_paths, sep, known), h) if metric_paths else None,
         logs=FileLogs("files", read_logs, h) if log_path else None,
         traces=FileTraces("files", read_spans, h) if span_path else None,
         changes=FileChanges("files", load_changes(change_path), h) if change_path else None,

@@ -48,9 +48,11 @@ def make_miner(config: LogConfig = LogConfig()) -> TemplateMiner:
     cfg = TemplateMinerConfig()
     cfg.profiling_enabled = False
     cfg.drain_sim_th = config.sim_th
+    # numbers glued to an identifier (``Impl#53``, ``file.py:120``) name a code location and are kept
     cfg.masking_instructions = [
-        MaskingInstruction(r"\b[0-9a-fA-F]{8,}\b", "HEX"),
-        MaskingInstruction(r"\b\d+(?:\.\d+)*(?:ms|s|%)?\b", "NUM"),
+        MaskingInstruction(r"\d{4}-\d{2}-\d{2}[T ]?|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?", "TIME"),
+        MaskingInstruction(r"\b[0-9a-fA-F]{8,}\b|\b[0-9a-fA-F-]{36}\b", "HEX"),
+        MaskingInstruction(r"(?<![\w#.:-])\d+(?:\.\d+)*(?:ms|s|%)?\b", "NUM"),
     ]
     return TemplateMiner(persistence_handler=None, config=cfg)
 
@@ -126,3 +128,66 @@ def service_log_scores(findings: Sequence[TemplateCount]) -> dict[str, float]:
         weight = 1.0 if f.level in ("ERROR", "FATAL", "CRITICAL") else 0.5
         out[f.service] = max(out.get(f.service, 0.0), f.score * weight)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class LogSignalConfig:
+    # warnings follow the workload (e.g. "no tickets left") far more than faults: errors only
+    error_levels: tuple[str, ...] = ("ERROR", "FATAL", "CRITICAL")
+    min_service_lines: int = 5  # both sides, for the share test
+    prior: float = 0.5  # pseudo-count added to a template's baseline count
+
+
+def _coverage(records: Sequence[LogRecord], start: datetime) -> tuple[float, float]:
+    """Seconds of log data before and after ``start`` (first to last line: exported minutes may be sparse)."""
+    before = [r.ts for r in records if r.ts < start]
+    after = [r.ts for r in records if r.ts >= start]
+    b = (start - min(before)).total_seconds() if before else 0.0
+    a = (max(after) - start).total_seconds() if after else 0.0
+    return max(b, 1.0), max(a, 1.0)
+
+
+def log_signals(
+    records: Sequence[LogRecord],
+    *,
+    baseline: TimeRange,
+    anomaly_start: datetime,
+    end: datetime,
+    config: LogSignalConfig = LogSignalConfig(),
+) -> dict[str, dict[str, float]]:
+    """Two per-service signals from Drain templates of every level (He et al., ICWS 2017).
+
+    ``errors``: the strongest Poisson surge (``(after - expected) / sqrt(expected + 1)``) of an error/warning
+    template of the service. ``shift``: the strongest change in a template's *share* of the service's own lines
+    (binomial z); a code fault that cuts a code path makes one template vanish or appear while the service's
+    total volume, driven by the workload, barely moves (the log side of Nezha's pattern comparison, Yu et al.
+    FSE 2023).
+    """
+    recs = [r for r in records if baseline.start <= r.ts < end and not (baseline.end <= r.ts < anomaly_start)]
+    if not recs:
+        return {}
+    miner = make_miner()
+    counts: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    levels: dict[tuple[str, int], str] = {}
+    for r in sorted(recs, key=lambda r: r.ts):
+        key = (r.service, int(miner.add_log_message(r.message)["cluster_id"]))
+        counts[key][0 if r.ts < anomaly_start else 1] += 1
+        levels[key] = r.level.upper()
+    secs_b, secs_a = _coverage(recs, anomaly_start)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (svc, _), (nb, na) in counts.items():
+        totals[svc][0] += nb
+        totals[svc][1] += na
+    errors: dict[str, float] = {}
+    shift: dict[str, float] = {}
+    for (svc, cid), (nb, na) in counts.items():
+        expected = (nb + config.prior) * secs_a / secs_b
+        z = (na - expected) / math.sqrt(expected + 1.0)
+        if levels[(svc, cid)] in config.error_levels and z > 0:
+            errors[svc] = max(errors.get(svc, 0.0), z)
+        tb, ta = totals[svc]
+        if tb >= config.min_service_lines and ta >= config.min_service_lines:
+            p = (nb + config.prior) / (tb + 2 * config.prior)
+            zz = abs(na - ta * p) / math.sqrt(ta * p * (1 - p) + 1.0)
+            shift[svc] = max(shift.get(svc, 0.0), zz)
+    return {k: v for k, v in (("errors", errors), ("shift", shift)) if v}

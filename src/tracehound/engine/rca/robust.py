@@ -17,17 +17,22 @@ import numpy as np
 from tracehound.engine.types import Series, TimeRange
 
 _FAMILIES: tuple[tuple[str, str], ...] = (
-    ("error", r"error|fail|5xx|exception|fault"),
+    ("error", r"error|fail|5xx|exception|fault|success"),
+    # latency measured by a caller on its calls to others: a symptom of the callee, not of the caller itself
+    ("dependency", r"(client|outbound|downstream|upstream|egress).*(latenc|duration|response|delay|_time)"),
     ("latency", r"latenc|duration|response_time|_time|p50|p9\d|delay|rt\b"),
     ("pool", r"pool|connection|conn"),
-    ("cpu", r"cpu"),
-    ("memory", r"mem|heap|rss"),
-    ("traffic", r"request|rate|qps|rps|throughput|count|traffic"),
+    ("cpu", r"cpu|throttl"),
+    ("memory", r"mem|heap|rss|oom"),
+    ("network", r"network|net_|bytes|packet|receive|transmit|\brx\b|\btx\b|_rx|_tx"),
+    ("io", r"disk|syscall|iops|\bio\b|_io|io_|fs_|(?<!th)read|write"),
+    ("traffic", r"request|rate|qps|rps|throughput|count|traffic|workload|ops"),
 )
 
 
 def metric_family(name: str) -> str:
-    """A generic symptom family from a metric name: error, latency, pool, cpu, memory, traffic or other."""
+    """A generic family from a metric name (first match wins): error, dependency, latency, pool, cpu, memory,
+    network, io, traffic or other."""
     lower = name.lower()
     for family, pattern in _FAMILIES:
         if re.search(pattern, lower):
@@ -41,8 +46,12 @@ class RobustConfig:
     rel_floor: float = 1e-3  # IQR is at least this fraction of |median|
     eps: float = 1e-6
     min_points: int = 3
+    reliable_points: int = 5  # below this many baseline samples only relative changes count:
+    few_points_floor: float = 0.5  # the scale is at least this share of the baseline level
     # widen the scale to (p95 - p5) / 4 for spiky baselines; off by default: it cost accuracy on the Nezha bench
     spread_guard: bool = False
+    # "iqr": BARO's |x - median| / IQR; "std": N-sigma |x - mean| / std (RCAEval's strongest simple baseline)
+    scale: str = "iqr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +74,10 @@ def window_values(series: Series, window: TimeRange) -> np.ndarray:
 
 
 def robust_stats(values: np.ndarray, config: RobustConfig = RobustConfig()) -> tuple[float, float]:
-    """(median, scale) with the scale guarded against IQR ~ 0 and float noise."""
+    """(centre, scale) with the scale guarded against a spread ~ 0 and float noise (1e-18 spreads)."""
+    if config.scale == "std":
+        mean = float(np.mean(values))
+        return mean, max(float(np.std(values)), config.rel_floor * abs(mean), config.eps)
     median = float(np.median(values))
     q95, q75, q25, q5 = np.percentile(values, [95, 75, 25, 5])
     # a spiky baseline (occasional outliers, e.g. latency quantiles of a low-traffic service) widens the scale:
@@ -90,6 +102,8 @@ def robust_scores(
         if len(base) < config.min_points or len(after) < 1:
             continue
         median, scale = robust_stats(base, config)
+        if len(base) < config.reliable_points:  # a spread from two or three samples means nothing
+            scale = max(scale, config.few_points_floor * abs(median), config.eps)
         z = np.clip((after - median) / scale, -config.cap, config.cap)
         mean = float(np.mean(z))
         peak = float(after[int(np.argmax(np.abs(after - median)))])

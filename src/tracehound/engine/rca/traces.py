@@ -1,9 +1,21 @@
 """Per-edge and per-service trace statistics before vs after the anomaly start.
 
-In the spirit of trace-based RCA such as TraceRCA (Li et al., IWQoS 2021) and MicroRank (Yu et al., WWW 2021):
-for each caller->callee edge, latency p50/p95 and error rate before and after; for each service its *self*
-time (span duration minus its children's) and its *own* errors (error spans none of whose children
-failed), which point at where latency and errors originate rather than where they surface.
+In the spirit of trace-based RCA such as TraceRCA (Li et al., IWQoS 2021), MicroRank (Yu et al., WWW 2021) and
+the trace side of Nezha (Yu et al., FSE 2023). Three views, each pointing at where a fault *originates* rather
+than where it surfaces:
+
+- **edge gap**: for a caller span whose child span runs in another service, ``caller duration - child
+  duration`` is the time spent on the wire and in the callee's network stack. A network delay injected into a
+  service grows the gap of every edge into it while its own (server-side) spans stay fast, so the gap increase
+  is credited to the callee. Its reference is the *quietest* minute of the recent history (the lowest
+  per-minute median): a delay that was already present just before the incident (an earlier fault that has
+  not ended) must not become the baseline.
+- **operation latency**: the median duration of each (service, operation) after vs before, as a log ratio; a
+  service's score is its most slowed-down operation (CPU starvation, slow code paths, exceptions).
+- **own errors**: error spans none of whose children failed (when the source reports span status).
+
+Baselines are short on real data (often a minute of spans), so every statistic is a median and needs
+``min_spans`` spans on both sides.
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -21,7 +33,10 @@ from tracehound.engine.types import Span, TimeRange
 
 @dataclass(frozen=True, slots=True)
 class TraceConfig:
-    min_spans: int = 5
+    min_spans: int = 3
+    gap_floor_ms: float = 1.0  # added to the baseline IQR of an edge gap: sub-millisecond jitter is not a delay
+    latency_offset_ms: float = 0.5  # added to both medians of the latency ratio (guards ~0 ms spans)
+    bucket_seconds: float = 60.0  # history is cut into buckets of this size for the quietest-minute reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,26 +51,87 @@ class EdgeStats:
     after_error: float
     before_n: int
     after_n: int
+    before_gap: float = 0.0  # median caller-minus-callee time (ms)
+    after_gap: float = 0.0
+    gap_score: float = 0.0  # gap increase in baseline IQRs (>= 0)
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceTraceStats:
     service: str
-    before_self_p50: float
+    before_self_p50: float  # median duration of the most slowed-down operation (ms), before
     after_self_p50: float
     before_own_error: float
     after_own_error: float
-    score: float
+    score: float  # max(latency, errors): the service's own trace anomaly
+    operation: str = ""
+    latency: float = 0.0  # log2 ratio of the slowest operation's median duration
+    errors: float = 0.0  # increase of the own-error rate, scaled
+    gap: float = 0.0  # strongest gap increase on an edge into the service
 
 
 @dataclass(frozen=True, slots=True)
 class TraceAnalysis:
     edges: tuple[EdgeStats, ...]
     services: dict[str, ServiceTraceStats]
+    signals: dict[str, dict[str, float]] = field(default_factory=dict)  # "gap" | "latency" | "errors" -> scores
 
 
-def _p(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else 0.0
+@dataclass(slots=True)
+class _Acc:
+    edge_d: dict[tuple[str, str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    edge_g: dict[tuple[str, str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    edge_e: dict[tuple[str, str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
+    op_d: dict[tuple[str, str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    own_e: dict[tuple[str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
+    # (caller, callee) -> bucket -> gaps, over the history window
+    hist_g: dict[tuple[str, str], dict[int, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+
+
+def _p(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else 0.0
+
+
+def _phase(s: Span, baseline: TimeRange, anomaly_start: datetime, end: datetime) -> int:
+    if baseline.start <= s.start < baseline.end:
+        return 0
+    return 1 if anomaly_start <= s.start < end else -1
+
+
+def _accumulate(
+    spans: Sequence[Span],
+    baseline: TimeRange,
+    anomaly_start: datetime,
+    end: datetime,
+    history: TimeRange,
+    bucket: float,
+) -> _Acc:
+    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    child_err: set[tuple[str, str]] = set()
+    for s in spans:
+        if s.parent_id is not None and s.error:
+            child_err.add((s.trace_id, s.parent_id))
+    acc = _Acc()
+    for s in spans:
+        parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
+        remote = parent is not None and parent.service != s.service
+        if remote and parent is not None and history.start <= s.start < history.end:
+            acc.hist_g[(parent.service, s.service)][int(s.start.timestamp() // bucket)].append(
+                parent.duration_ms - s.duration_ms
+            )
+        phase = _phase(s, baseline, anomaly_start, end)
+        if phase < 0:
+            continue
+        acc.op_d[(s.service, s.operation, phase)].append(s.duration_ms)
+        acc.own_e[(s.service, phase)].append(s.error and (s.trace_id, s.span_id) not in child_err)
+        if remote and parent is not None:
+            key = (parent.service, s.service, phase)
+            acc.edge_d[key].append(s.duration_ms)
+            acc.edge_g[key].append(parent.duration_ms - s.duration_ms)
+            acc.edge_e[key].append(s.error)
+    return acc
 
 
 def analyze_traces(
@@ -64,43 +140,38 @@ def analyze_traces(
     baseline: TimeRange,
     anomaly_start: datetime,
     end: datetime,
+    history: TimeRange | None = None,
     config: TraceConfig = TraceConfig(),
 ) -> TraceAnalysis:
-    by_id = {(s.trace_id, s.span_id): s for s in spans}
-    child_ms: dict[tuple[str, str], float] = defaultdict(float)
-    child_err: set[tuple[str, str]] = set()
-    for s in spans:
-        if s.parent_id is not None:
-            child_ms[(s.trace_id, s.parent_id)] += s.duration_ms
-            if s.error:
-                child_err.add((s.trace_id, s.parent_id))
-    edge_d: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    edge_e: dict[tuple[str, str, int], list[bool]] = defaultdict(list)
-    self_d: dict[tuple[str, int], list[float]] = defaultdict(list)
-    own_e: dict[tuple[str, int], list[bool]] = defaultdict(list)
-    for s in spans:
-        phase = 0 if baseline.start <= s.start < baseline.end else 1 if anomaly_start <= s.start < end else -1
-        if phase < 0:
-            continue
-        key = (s.trace_id, s.span_id)
-        self_d[(s.service, phase)].append(max(s.duration_ms - child_ms.get(key, 0.0), 0.0))
-        own_e[(s.service, phase)].append(s.error and key not in child_err)
-        parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
-        if parent is not None and parent.service != s.service:
-            edge_d[(parent.service, s.service, phase)].append(s.duration_ms)
-            edge_e[(parent.service, s.service, phase)].append(s.error)
-    return TraceAnalysis(_edges(edge_d, edge_e, config), _services(self_d, own_e, config))
+    """Edge and service statistics of ``spans`` in ``baseline`` vs ``[anomaly_start, end)``.
+
+    ``history`` (default: ``baseline``) is the longer stretch before the start where the quietest minute of
+    each edge gap is looked for."""
+    hist = history or baseline
+    acc = _accumulate(spans, baseline, anomaly_start, end, hist, config.bucket_seconds)
+    edges = _edges(acc, config)
+    services = _services(acc, edges, config)
+    signals = {
+        "gap": {s: v.gap for s, v in services.items() if v.gap > 0},
+        "latency": {s: v.latency for s, v in services.items() if v.latency > 0},
+        "errors": {s: v.errors for s, v in services.items() if v.errors > 0},
+    }
+    return TraceAnalysis(edges, services, {k: v for k, v in signals.items() if v})
 
 
-def _edges(
-    d: dict[tuple[str, str, int], list[float]], e: dict[tuple[str, str, int], list[bool]], config: TraceConfig
-) -> tuple[EdgeStats, ...]:
+def _edges(acc: _Acc, config: TraceConfig) -> tuple[EdgeStats, ...]:
     out = []
-    for caller, callee in sorted({(a, b) for a, b, _ in d}):
-        b, a = d.get((caller, callee, 0), []), d.get((caller, callee, 1), [])
-        if len(b) < config.min_spans or len(a) < config.min_spans:
-            continue
-        be, ae = e[(caller, callee, 0)], e[(caller, callee, 1)]
+    for caller, callee in sorted({(a, b) for a, b, _ in acc.edge_d}):
+        b, a = acc.edge_d.get((caller, callee, 0), []), acc.edge_d.get((caller, callee, 1), [])
+        hist = acc.hist_g.get((caller, callee), {})
+        quiet = [_p(v, 50) for v in hist.values() if len(v) >= config.min_spans]
+        if len(a) < config.min_spans or (len(b) < config.min_spans and not quiet):
+            continue  # no reference: neither a recent baseline nor a quiet minute of history
+        gb, ga = acc.edge_g.get((caller, callee, 0), []), acc.edge_g[(caller, callee, 1)]
+        ref = gb if len(gb) >= config.min_spans else [g for v in hist.values() for g in v]
+        iqr = _p(ref, 75) - _p(ref, 25)
+        rise = max(0.0, _p(ga, 50) - min([_p(ref, 50), *quiet]))
+        be, ae = acc.edge_e.get((caller, callee, 0), []), acc.edge_e[(caller, callee, 1)]
         out.append(
             EdgeStats(
                 caller,
@@ -109,27 +180,47 @@ def _edges(
                 _p(b, 95),
                 _p(a, 50),
                 _p(a, 95),
-                sum(be) / len(be),
+                sum(be) / max(len(be), 1),
                 sum(ae) / len(ae),
                 len(b),
                 len(a),
+                _p(ref, 50),
+                _p(ga, 50),
+                rise / (iqr + config.gap_floor_ms),
             )
         )
     return tuple(out)
 
 
-def _services(
-    d: dict[tuple[str, int], list[float]], e: dict[tuple[str, int], list[bool]], config: TraceConfig
-) -> dict[str, ServiceTraceStats]:
-    out = {}
-    for service in sorted({s for s, _ in d}):
-        b, a = d.get((service, 0), []), d.get((service, 1), [])
+def _op_latency(acc: _Acc, service: str, config: TraceConfig) -> tuple[float, str, float, float]:
+    """(log2 ratio, operation, before median, after median) of the service's most slowed-down operation."""
+    best = (0.0, "", 0.0, 0.0)
+    for svc, op, phase in list(acc.op_d):
+        if svc != service or phase != 1:
+            continue
+        b, a = acc.op_d.get((svc, op, 0), []), acc.op_d[(svc, op, 1)]
         if len(b) < config.min_spans or len(a) < config.min_spans:
             continue
-        b50, a50 = _p(b, 50), _p(a, 50)
-        be = sum(e[(service, 0)]) / len(b)
-        ae = sum(e[(service, 1)]) / len(a)
-        latency = max(0.0, math.log2((a50 + 1.0) / (b50 + 1.0))) * 3.0
+        mb, ma = _p(b, 50), _p(a, 50)
+        ratio = math.log2((ma + config.latency_offset_ms) / (mb + config.latency_offset_ms))
+        if ratio > best[0]:
+            best = (ratio, op, mb, ma)
+    return best
+
+
+def _services(acc: _Acc, edges: Sequence[EdgeStats], config: TraceConfig) -> dict[str, ServiceTraceStats]:
+    out = {}
+    gaps: dict[str, float] = defaultdict(float)
+    for e in edges:
+        gaps[e.callee] = max(gaps[e.callee], e.gap_score)
+    for service in sorted({s for s, _, _ in acc.op_d}):
+        b, a = acc.own_e.get((service, 0), []), acc.own_e.get((service, 1), [])
+        if len(b) < config.min_spans or len(a) < config.min_spans:
+            continue
+        latency, op, mb, ma = _op_latency(acc, service, config)
+        be, ae = sum(b) / len(b), sum(a) / len(a)
         errors = max(0.0, ae - be) * 20.0
-        out[service] = ServiceTraceStats(service, b50, a50, be, ae, max(latency, errors))
+        out[service] = ServiceTraceStats(
+            service, mb, ma, be, ae, max(latency * 3.0, errors), op, latency, errors, gaps.get(service, 0.0)
+        )
     return out

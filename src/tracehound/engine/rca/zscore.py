@@ -21,7 +21,7 @@ from tracehound.engine.types import Series, TimeRange
 class ZScoreConfig:
     cap: float = 50.0
     eps: float = 1e-6
-    min_points: int = 3
+    min_points: int = 2  # a case may start with two samples of history (the first incident of a day)
 
 
 def zscore_scores(

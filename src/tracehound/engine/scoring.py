@@ -1,0 +1,153 @@
+"""Scoring one investigation's telemetry: the anomaly start, the windows, every signal and the combined ranking.
+
+Split from :mod:`tracehound.engine.investigate` (which fetches data and writes the report): this module turns
+collected telemetry into :class:`Scores`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from tracehound.engine.ports import Sources
+from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, find_anomaly_start
+from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores
+from tracehound.engine.rca.graph import build_call_graph
+from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
+from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores
+from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
+from tracehound.engine.types import Change, LogRecord, Series, SourceFailure, Span, TimeRange
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationConfig:
+    """Windows of one investigation. Metric windows grow with the sampling step (at least ``*_steps`` samples),
+    so 1-second and 5-minute metrics both work. Values chosen on the tuning half of the Nezha split
+    (docs/benchmarks.md)."""
+
+    lookback: timedelta = timedelta(minutes=60)  # data starts at T - lookback
+    search_before: timedelta = timedelta(minutes=30)  # the anomaly may start this long before T
+    # when the incident states its start ("since 14:32"), trust it: search only this long before it
+    search_before_explicit: timedelta = timedelta(minutes=3)
+    # ... and keep the stated time unless the metrics shift clearly later than it (more than this or 2 samples)
+    explicit_slack: timedelta = timedelta(minutes=2)
+    # logs and traces are voluminous: read them only this long before T (their baseline needs minutes, not hours)
+    event_lookback: timedelta = timedelta(minutes=20)
+    after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
+    gap: timedelta = timedelta(0)  # the metric baseline ends this long before the anomaly start
+    baseline_span: timedelta = timedelta(minutes=10)  # metric baseline: the most recent stretch before the start
+    baseline_steps: int = 10
+    window_span: timedelta = timedelta(minutes=3)  # metrics scored over [start, start + window)
+    window_steps: int = 3
+    # logs and traces: the last minutes before the start (an older baseline often holds the previous incident)
+    event_baseline: timedelta = timedelta(minutes=2)
+    event_window: timedelta = timedelta(minutes=3)
+    metric_scale: str = "std"  # "std" (N-sigma) or "iqr" (BARO); see docs/benchmarks.md for the choice
+    log_limit: int = 100_000
+    span_limit: int = 200_000
+
+
+@dataclass(slots=True)
+class CollectedData:
+    series: list[Series] = field(default_factory=list)
+    logs: list[LogRecord] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    failures: list[SourceFailure] = field(default_factory=list)
+    used: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0})
+
+
+@dataclass(slots=True)
+class Scores:
+    start: datetime
+    detected: bool
+    peak: datetime | None
+    metrics: list[MetricScore]
+    logs: list[TemplateCount]
+    traces: TraceAnalysis | None
+    ranking: Ranking
+
+
+def _step(series: Sequence[Series]) -> float:
+    """Median sampling step (s) over the series (60 when unknown)."""
+    steps = [float(np.median(np.diff(x.timestamps))) for x in series[:200] if len(x.timestamps) > 2]
+    return float(np.median(steps)) if steps else 60.0
+
+
+def _start(
+    data: CollectedData, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool, step: float
+) -> ChangePoint:
+    """The anomaly start. A stated incident time is trusted unless the metrics clearly shift later than it
+    (people round: "since 14:30" for a fault that began at 14:35); without one, change-point detection."""
+    before = config.search_before_explicit if explicit else config.search_before
+    pre = TimeRange(window.start, max(window.start + timedelta(minutes=5), t - before))
+    cp = find_anomaly_start(
+        data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
+    )
+    slack = max(config.explicit_slack, timedelta(seconds=2 * step))
+    if explicit and not (cp.detected and cp.start - t > slack and _quiet_at(cp, t)):
+        return ChangePoint(t, True, cp.shift, cp.signal)
+    return cp
+
+
+def _quiet_at(cp: ChangePoint, t: datetime) -> bool:
+    """True when the aggregated anomaly signal between ``t`` and the detected start stays below half the shift."""
+    before = [v for ts, v in cp.signal if ts < t.timestamp()]
+    between = [v for ts, v in cp.signal if t.timestamp() <= ts < cp.start.timestamp()]
+    if not before or not between:
+        return False
+    return float(np.max(between)) < float(np.median(before)) + cp.shift / 2
+
+
+def _signals(
+    metrics: list[MetricScore], traces: TraceAnalysis | None, logs: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    signals: dict[str, dict[str, float]] = dict(metric_family_scores(metrics))
+    if traces is not None:
+        signals.update({f"traces:{k}": v for k, v in traces.signals.items()})
+    signals.update({f"logs:{k}": v for k, v in logs.items()})
+    return signals
+
+
+def score_services(
+    data: CollectedData, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool
+) -> Scores:
+    step = _step(data.series)
+    cp = _start(data, window, t, config, explicit, step)
+    start = cp.start
+    span = max(config.baseline_span, timedelta(seconds=step * config.baseline_steps))
+    base_end = max(window.start + timedelta(minutes=3), start - config.gap)
+    baseline = TimeRange(max(window.start, base_end - span), base_end)
+    m_end = min(window.end, start + max(config.window_span, timedelta(seconds=step * config.window_steps)))
+    metrics = robust_scores(
+        data.series, baseline=baseline, anomaly_start=start, end=m_end, config=RobustConfig(scale=config.metric_scale)
+    )
+    e_base = TimeRange(max(window.start, start - config.event_baseline), start)
+    e_end = min(window.end, start + config.event_window)
+    logs = log_anomalies(data.logs, baseline=e_base, anomaly_start=start, end=e_end)
+    log_sig = log_signals(data.logs, baseline=e_base, anomaly_start=start, end=e_end) if data.logs else {}
+    history = TimeRange(max(window.start, start - config.event_lookback), start)
+    traces = (
+        analyze_traces(data.spans, baseline=e_base, anomaly_start=start, end=e_end, history=history)
+        if data.spans
+        else None
+    )
+    graph = build_call_graph(data.spans, sources.call_graph)
+    signals = _signals(metrics, traces, log_sig)
+    if not any(signals.values()):  # nothing else to go on: accept a two-sample baseline (relative changes only)
+        metrics = robust_scores(
+            data.series,
+            baseline=baseline,
+            anomaly_start=start,
+            end=m_end,
+            config=RobustConfig(scale=config.metric_scale, min_points=2),
+        )
+        signals = _signals(metrics, traces, log_sig)
+    ranking = combine(signals, graph)
+    peak = max(cp.signal, key=lambda p: p[1], default=None)
+    peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
+    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking)
