@@ -32,14 +32,19 @@ def test_create_returns_201_running_with_the_contract_fields(api: Proc, tenant: 
     assert s["preview"] == INCIDENT
 
 
+# The demo simulator's fault starts ten minutes before the session is created: a fixed clock time ("since 14:30")
+# would only match it at 14:40 UTC.
+RELATIVE_INCIDENT = "Checkout is returning 500 errors since 10 minutes ago. Error rate jumped from 0.1% to 15%."
+
+
 def test_session_reaches_idle_with_a_report_and_ordered_messages(api: Proc, tenant: Tenant) -> None:
-    created = create(api, tenant, {"input": INCIDENT, "title": "Checkout 500s"}).json()
+    created = create(api, tenant, {"input": RELATIVE_INCIDENT, "title": "Checkout 500s"}).json()
     done = wait_status(api.base_url, tenant.headers(), created["id"])
     assert done["status"] == "idle", done
     assert done["title"] == "Checkout 500s"
     roles = [m["role"] for m in done["messages"]]
     assert roles == ["user", "assistant"]
-    assert done["messages"][0]["markdown_content"] == INCIDENT
+    assert done["messages"][0]["markdown_content"] == RELATIVE_INCIDENT
     answer = done["messages"][1]["markdown_content"]
     assert "payment" in answer.lower()
     assert any(level in answer for level in ("High", "Medium", "Low"))
