@@ -54,7 +54,18 @@ def run_wrk(
         path = Path(d) / "load.lua"
         path.write_text(script)
         done = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", str(path), url],
+            # --timeout: wrk's default (2 s) would count the slow tail as errors and leave it out of the latencies
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{concurrency}",
+                f"-d{max(1, round(duration))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(path),
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
