@@ -34,6 +34,8 @@ class InvestigationConfig:
     search_before_explicit: timedelta = timedelta(minutes=3)
     # ... and keep the stated time unless the metrics shift clearly later than it (more than this or 2 samples)
     explicit_slack: timedelta = timedelta(minutes=2)
+    # ... or the anomaly had begun up to this long before it and lasted (an alert's ``for:``, a late report)
+    late_by_at_most: timedelta = timedelta(minutes=15)
     # logs and traces are voluminous: read them only this long before T (their baseline needs minutes, not hours)
     event_lookback: timedelta = timedelta(minutes=20)
     after: timedelta = timedelta(minutes=30)  # incident window ends at min(T + after, created_at)
@@ -89,8 +91,51 @@ def _start(
         data.series, baseline=pre, incident_time=t, end=window.end, config=ChangePointConfig(search_before=before)
     )
     slack = max(config.explicit_slack, timedelta(seconds=2 * step))
+    if explicit:
+        earlier = _started_earlier(data, window, t, config, slack, step)
+        if earlier is not None:
+            return earlier
     if explicit and not (cp.detected and cp.start - t > slack and _quiet_at(cp, t)):
         return ChangePoint(t, True, cp.shift, cp.signal)
+    return cp
+
+
+def _started_earlier(
+    data: CollectedData, window: TimeRange, t: datetime, config: InvestigationConfig, slack: timedelta, step: float
+) -> ChangePoint | None:
+    """A stated time can also be late: an alert fires after its ``for:`` duration, people notice after a while.
+    When the metrics shifted well before ``t`` and stayed shifted up to ``t``, the anomaly started then."""
+    firsts = [x.timestamps[0] for x in data.series if len(x.timestamps)]
+    if not firsts:
+        return None
+    # the search starts where there is a baseline of normal data before it (at least 5 minutes or 5 samples)
+    first = datetime.fromtimestamp(min(firsts), UTC)
+    reach = min(config.search_before, config.late_by_at_most)
+    lo = max(t - reach - timedelta(minutes=5), window.start, first) + max(
+        timedelta(minutes=5), timedelta(seconds=5 * step)
+    )
+    if lo >= t - slack:
+        return None
+    cp = find_anomaly_start(
+        data.series,
+        baseline=TimeRange(window.start, lo),
+        incident_time=t,
+        end=t + slack,
+        config=ChangePointConfig(search_before=reach),
+    )
+    if not cp.detected or t - cp.start <= slack:
+        return None
+    before = [v for ts, v in cp.signal if ts < cp.start.timestamp()]
+    since = np.array([v for ts, v in cp.signal if cp.start.timestamp() <= ts <= t.timestamp()])
+    if not before or len(since) == 0:
+        return None
+    raised = since > float(np.median(before)) + cp.shift / 2
+    # raised most of the time since, and still raised at t: one episode, not an earlier one that had ended
+    if raised.mean() < 0.8 or np.median(raised[-3:]) < 1:
+        return None
+    after = [v for ts, v in cp.signal if t.timestamp() < ts <= (t + config.window_span).timestamp()]
+    if after and float(np.median(after)) > float(np.median(since)) + cp.shift / 2:
+        return None  # a new, larger shift at t itself: a second fault on top of the first, starting when stated
     return cp
 
 
