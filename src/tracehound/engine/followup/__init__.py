@@ -53,13 +53,22 @@ async def answer_follow_up(
     if use is not None and intent.name != "help":
         try:
             text = await phrase_answer(
-                use, question=question, understood=intent.describe(), answer=markdown, report=report
+                use,
+                question=question,
+                understood=intent.describe(),
+                answer=markdown,
+                report=report,
+                verdict=answer.meta.get("verdict"),
             )
             markdown, path["phrased_by"] = f"{text}\n\n---\n\n{markdown}", "model"
         except ModelFailed as exc:
             path["fallbacks"].append(f"wording the answer: {exc}")
     usage = {**answer.usage, **(use.usage() if use else {})}
-    meta = {"intent": intent.to_dict(), **path}
+    meta = {
+        "intent": intent.to_dict(),
+        **path,
+        **({"verdict": answer.meta["verdict"]} if "verdict" in answer.meta else {}),
+    }
     return FollowUpAnswer(f"{markdown}\n\n{footer(intent, path)}", usage, meta)
 
 

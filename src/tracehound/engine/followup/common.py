@@ -15,7 +15,8 @@ from tracehound.engine.types import LogRecord, Series, TimeRange
 
 @dataclass(frozen=True, slots=True)
 class FollowUpAnswer:
-    """The Markdown answer, what was read to give it, and how it was reached (``meta``: intent and path)."""
+    """The Markdown answer, what was read to give it, and ``meta``: the intent, the path taken and, for yes/no
+    checks, the ``verdict``."""
 
     markdown: str
     usage: dict[str, int]
@@ -34,8 +35,8 @@ class Ctx:
     known: Sequence[str]
     usage: dict[str, int] = field(default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0})
 
-    def answer(self, markdown: str) -> FollowUpAnswer:
-        return FollowUpAnswer(markdown, dict(self.usage))
+    def answer(self, markdown: str, **meta: Any) -> FollowUpAnswer:
+        return FollowUpAnswer(markdown, dict(self.usage), meta)
 
     @property
     def window(self) -> TimeRange:

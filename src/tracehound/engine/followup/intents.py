@@ -31,14 +31,15 @@ INTENTS: dict[IntentName, str] = {
     "help": "what follow-up questions tracehound can answer (when nothing else fits)",
 }
 INTENT_NAMES: tuple[IntentName, ...] = tuple(INTENTS)
-_CARRY: frozenset[IntentName] = frozenset({"why_not", "logs", "pool"})  # intents that inherit the service
+_REPEAT: frozenset[IntentName] = frozenset({"why_not", "logs", "pool"})  # "and cart?" asks these again for cart
+_INHERIT: frozenset[IntentName] = frozenset({"why_not", "logs"})  # "and the logs?" takes the previous service
 
 _RANGE = re.compile(r"(\d{1,2}:\d{2})\s*(?:-|–|to|and|until|till)\s*(\d{1,2}:\d{2})")
 _RULE_TEXT: tuple[tuple[IntentName, str], ...] = (
     ("help", r"^\W*(help|what can (you|i) (do|ask)|commands|options)\W*$"),
     (
         "pool",
-        r"\bpool\b|\btoo many (connections|clients)\b|\bexhaust\w*\b.*\bconnections?\b"
+        r"\bpool\b|\btoo many (connections|clients)\b|\b(exhaust\w*|r[au]n(ning)? out|starv\w*)\b.*\bconnections?\b"
         r"|\bconnections?\b.*\b(exhaust\w*|saturat\w*|run(ning)? out|ran out|starv\w*|leak\w*|maxed)",
     ),
     ("why_not", r"\bwhy (not|isn'?t|wasn'?t|is it not)\b|\brul(e|ed|ing) out\b|\bexonerat|\bnot (the )?culprit"),
@@ -147,7 +148,7 @@ def parse_question(question: str, *, known: Sequence[str], ref: datetime, previo
     if name is None:
         if service is None:
             return Intent("help")
-        name = previous.name if previous is not None and previous.name in _CARRY else "why_not"
+        name = previous.name if previous is not None and previous.name in _REPEAT else "why_not"
     if name == "summary" and service is not None:
         name = "why_not"
     intent = Intent(name, service)
@@ -169,7 +170,7 @@ def _with_range(intent: Intent, m: re.Match[str], ref: datetime) -> Intent:
 
 
 def _carry(intent: Intent, q: str, known: Sequence[str], previous: Intent | None) -> Intent:
-    if intent.service is not None or intent.name not in _CARRY:
+    if intent.service is not None or intent.name not in _INHERIT:
         return intent
     if intent.name == "why_not":
         m = _WHY_NOT_NAME.search(q)

@@ -67,7 +67,7 @@ async def check_pool(intent: Intent, ctx: Ctx) -> FollowUpAnswer:
     calm = [f for f in metric if not f.exhausted][:4] + [f for f in logged if not f.exhausted][:2]
     lines += [f"- {f.text}" for f in [f for f in metric + logged if f.exhausted] + calm]
     lines += _context(verdict, [f for f in metric + logged if f.exhausted], ctx.report)
-    return ctx.answer("\n".join(lines).rstrip())
+    return ctx.answer("\n".join(lines).rstrip(), verdict=verdict)
 
 
 def _title(intent: Intent, verdict: Verdict) -> str:
@@ -211,12 +211,12 @@ def _from_report(intent: Intent, ctx: Ctx) -> FollowUpAnswer:
             hits.append(f"- {md_code(e.service or '?')} {md_escape(e.summary, 300)} ({md_code(_short(e.citation))})")
     if hits:
         basis = "The stored evidence shows it (this follow-up read no source again):"
-        return ctx.answer("\n".join([_title(intent, "yes"), "", basis, "", *hits]))
+        return ctx.answer("\n".join([_title(intent, "yes"), "", basis, "", *hits]), verdict="yes")
     basis = (
         "The stored evidence says nothing about connection pools, and this follow-up may not read the sources "
         "again (fast mode): ask again in `auto` or `deep` mode for a check of the pool metrics and logs."
     )
-    return ctx.answer("\n".join([_title(intent, "unknown"), "", basis]))
+    return ctx.answer("\n".join([_title(intent, "unknown"), "", basis]), verdict="unknown")
 
 
 def _short(citation: dict[str, object]) -> str:

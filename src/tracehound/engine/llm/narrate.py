@@ -8,6 +8,7 @@ kept below it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,11 +59,26 @@ async def _checked(use: ModelUse, system_name: str, prompt: str, facts: str, max
     return text
 
 
-async def phrase_answer(use: ModelUse, *, question: str, understood: str, answer: str, report: Report) -> str:
-    """The model's direct answer to ``question`` from the deterministic ``answer``; ``ModelFailed`` if unusable."""
+async def phrase_answer(
+    use: ModelUse, *, question: str, understood: str, answer: str, report: Report, verdict: str | None = None
+) -> str:
+    """The model's direct answer to ``question`` from the deterministic ``answer``; ``ModelFailed`` if unusable.
+    With a ``verdict`` (a yes/no/unknown check) the wording must open with it."""
     head = conclusion(report)
-    prompt = render("answer_user", question=question[:2000], understood=understood, report=head, facts=answer[:12000])
-    return await _checked(use, "answer_system", prompt, f"{question}\n{head}\n{answer}", 400)
+    must = f"The answer's verdict is {verdict.capitalize()}: make that the first word.\n" if verdict else ""
+    prompt = render(
+        "answer_user",
+        question=question[:2000],
+        understood=understood,
+        verdict=must,
+        report=head,
+        facts=answer[:12000],
+    )
+    text = await _checked(use, "answer_system", prompt, f"{question}\n{head}\n{answer}", 400)
+    first = re.match(r"[\W_]*(\w+)", text)
+    if verdict and (first is None or first.group(1).lower() != verdict.lower()):
+        raise ModelFailed(f"its wording was discarded: it does not open with the verdict ({verdict})")
+    return text
 
 
 @dataclass(frozen=True, slots=True)
