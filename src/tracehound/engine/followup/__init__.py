@@ -51,25 +51,30 @@ async def answer_follow_up(
     answer = await execute(intent, Ctx(report, sources, now, known))
     markdown = answer.markdown
     if use is not None and intent.name != "help":
-        try:
-            text = await phrase_answer(
-                use,
-                question=question,
-                understood=intent.describe(),
-                answer=markdown,
-                report=report,
-                verdict=answer.meta.get("verdict"),
-            )
-            markdown, path["phrased_by"] = f"{text}\n\n---\n\n{markdown}", "model"
-        except ModelFailed as exc:
-            path["fallbacks"].append(f"wording the answer: {exc}")
+        markdown = await _worded(use, question, intent, answer, report, path)
     usage = {**answer.usage, **(use.usage() if use else {})}
-    meta = {
-        "intent": intent.to_dict(),
-        **path,
-        **({"verdict": answer.meta["verdict"]} if "verdict" in answer.meta else {}),
-    }
+    meta = {"intent": intent.to_dict(), **path, **{k: v for k, v in answer.meta.items() if k == "verdict"}}
     return FollowUpAnswer(f"{markdown}\n\n{footer(intent, path)}", usage, meta)
+
+
+async def _worded(
+    use: ModelUse, question: str, intent: Intent, answer: FollowUpAnswer, report: Report, path: dict[str, Any]
+) -> str:
+    """The model's wording above the deterministic answer, or the deterministic answer alone."""
+    try:
+        text = await phrase_answer(
+            use,
+            question=question,
+            understood=intent.describe(),
+            answer=answer.markdown,
+            report=report,
+            verdict=answer.meta.get("verdict"),
+        )
+    except ModelFailed as exc:
+        path["fallbacks"].append(f"wording the answer: {exc}")
+        return answer.markdown
+    path["phrased_by"] = "model"
+    return f"{text}\n\n---\n\n{answer.markdown}"
 
 
 async def _model_intent(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tracehound.engine.ports import ChatMessage, ChatModel
 
@@ -17,7 +17,6 @@ class ModelUse:
     chat: ChatModel
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    calls: int = 0
     down: str | None = None  # set when a call failed outright: later calls of the turn are not tried
 
     @property
@@ -27,7 +26,6 @@ class ModelUse:
     async def ask(self, messages: Sequence[ChatMessage], *, json_output: bool = False, max_tokens: int = 600) -> str:
         if self.down is not None:
             raise ModelFailed(f"not tried again after it failed ({self.down})")
-        self.calls += 1
         try:
             reply = await self.chat.complete(messages, json_output=json_output, max_tokens=max_tokens)
         except Exception as exc:  # any failure of the endpoint: the deterministic path answers
@@ -41,16 +39,6 @@ class ModelUse:
 
     def usage(self) -> dict[str, int]:
         return {"llm_prompt_tokens": self.prompt_tokens, "llm_completion_tokens": self.completion_tokens}
-
-
-@dataclass
-class Notes:
-    """What went wrong on the way, for the footer of the answer."""
-
-    items: list[str] = field(default_factory=list)
-
-    def add(self, step: str, exc: Exception) -> None:
-        self.items.append(f"{step}: {exc}")
 
 
 def system(text: str) -> ChatMessage:
