@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from tracehound.engine.parse import match_services, parse_time
-from tracehound.engine.report import iso
+from tracehound.engine.report import iso, md_code
 
 IntentName = Literal["why_not", "logs", "changes", "zoom", "impact", "pool", "search", "summary", "help"]
 
@@ -91,20 +91,20 @@ class Intent:
 
     def describe(self) -> str:
         """A short Markdown phrase: what was understood."""
-        svc = f" of `{self.service}`" if self.service else ""
+        svc = f" of {md_code(self.service)}" if self.service else ""
         when = ""
         if self.start and self.end:
             when = f" between {self.start:%H:%M} and {self.end:%H:%M} UTC"
         elif self.end:
             when = f" before {self.end:%H:%M} UTC"
         text = {
-            "why_not": f"why (not) `{self.service or self.unknown_name or '?'}`",
+            "why_not": f"why (not) {md_code(self.service or self.unknown_name or '?')}",
             "logs": f"the error logs{svc}{when}",
             "changes": f"the changes{svc}{when}",
             "zoom": f"a zoom{when}",
             "impact": "the impact",
             "pool": f"a connection-pool check{svc}",
-            "search": "a search for " + (", ".join(f"`{t}`" for t in self.terms) or "nothing"),
+            "search": "a search for " + (", ".join(md_code(t) for t in self.terms) or "nothing"),
             "summary": "the root cause and confidence",
             "help": "not one of the questions I can answer",
         }[self.name]

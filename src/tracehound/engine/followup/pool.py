@@ -196,7 +196,7 @@ def _context(verdict: Verdict, exhausted: Sequence[Finding], report: Report) -> 
         out.append(
             f"The report ranks {md_code(report.root_cause)} first: the exhausted pool may be a consequence of it."
         )
-    return ["", *out] if out else []
+    return ["", " ".join(out)] if out else []
 
 
 def _from_report(intent: Intent, ctx: Ctx) -> FollowUpAnswer:
