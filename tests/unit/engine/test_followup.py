@@ -181,6 +181,12 @@ async def test_a_failing_source_is_reported(payment_errors: Case) -> None:
     assert "I could not answer that: the metrics source failed: connection refused" in md
 
 
+async def test_the_impact_survives_a_failing_source(payment_errors: Case) -> None:
+    md = await _ask("what is the impact?", payment_errors, sources=Sources(metrics=_Broken()))
+    assert "User-facing impact at frontend" in md
+    assert "Not re-read: the metrics source failed: connection refused" in md
+
+
 async def test_search_found_and_missing(payment_errors: Case) -> None:
     md = await _ask("check whether there were timeouts", payment_errors)
     assert "log line(s) match" in md

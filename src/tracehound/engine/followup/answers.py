@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from tracehound.engine.followup.common import Ctx, FollowUpAnswer, num
+from tracehound.engine.followup.common import Ctx, FollowUpAnswer, SourceError, num
 from tracehound.engine.followup.intents import Intent
 from tracehound.engine.narrative import FAULT_LABELS
 from tracehound.engine.rca.combine import combine, metric_family_scores
@@ -102,7 +102,10 @@ async def why_not(intent: Intent, ctx: Ctx) -> FollowUpAnswer:
 
 
 async def _strongest_metric(service: str, ctx: Ctx) -> list[str]:
-    scores = await ctx.scores([service])
+    try:
+        scores = await ctx.scores([service])
+    except SourceError as exc:  # the stored ranking still answers
+        return [f"- Its metrics could not be re-read: {md_escape(str(exc), 300)}."]
     if not scores:
         return []
     m = scores[0]
@@ -223,7 +226,10 @@ async def impact(ctx: Ctx) -> FollowUpAnswer:
     if victims:
         lines.append("- Degraded by a downstream cause: " + ", ".join(md_code(v) for v in victims) + ".")
     entry = _entry_services(ctx)
-    scores = [m for m in await ctx.scores(entry) if m.family in ("error", "latency") and m.score >= _ANOMALOUS]
+    try:
+        scores = [m for m in await ctx.scores(entry) if m.family in ("error", "latency") and m.score >= _ANOMALOUS]
+    except SourceError as exc:  # the stored impact still answers
+        return ctx.answer("\n".join([*lines, f"- Not re-read: {md_escape(str(exc), 300)}."]))
     if scores:
         lines += ["", "| service | metric | before | after | peak |", "|---|---|---|---|---|"]
         for m in scores[:8]:
