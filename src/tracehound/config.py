@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=10, ge=1, le=50)
     webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
     webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    # Optional language model (an OpenAI-compatible chat endpoint): reads free-form follow-ups into the engine's
+    # intents and words answers from the evidence. Unset: everything is deterministic.
+    llm_base_url: str | None = Field(
+        default=None,
+        description="e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1 (POST .../chat/completions).",
+    )
+    llm_api_key: str | None = Field(default=None, description="Sent as 'Authorization: Bearer ...'; never logged.")
+    llm_model: str | None = Field(default=None, description="Default model name; a session's or agent's model id wins.")
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600, description="Per request, connect to last byte.")
+    llm_json_mode: bool = Field(default=True, description="Ask for response_format json_object when reading intents.")
     # Web UI
     secret_key: str | None = Field(
         default=None,

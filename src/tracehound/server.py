@@ -17,6 +17,7 @@ from tracehound.api.app import create_app
 from tracehound.api.deps import AppState
 from tracehound.api.observability import Metrics
 from tracehound.config import Settings
+from tracehound.connectors.llm import LlmConfig
 from tracehound.db.database import Database
 from tracehound.db.migrate import migrate
 from tracehound.models import Session
@@ -38,6 +39,19 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def llm_config(settings: Settings) -> LlmConfig | None:
+    """The language model endpoint, when one is configured (``TRACEHOUND_LLM_BASE_URL``)."""
+    if not settings.llm_base_url:
+        return None
+    return LlmConfig(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout_seconds=settings.llm_timeout_seconds,
+        json_mode=settings.llm_json_mode,
+    )
+
+
 def worker_options(settings: Settings, database: Database, executor_id: str | None = None) -> WorkerOptions:
     return WorkerOptions(
         executor_id=executor_id or settings.executor_id or default_executor_id(database.urls.is_sqlite),
@@ -52,6 +66,7 @@ def worker_options(settings: Settings, database: Database, executor_id: str | No
         webhook_max_attempts=settings.webhook_max_attempts,
         webhook_retry_base_seconds=settings.webhook_retry_base_seconds,
         webhook_retry_max_seconds=settings.webhook_retry_max_seconds,
+        llm=llm_config(settings),
     )
 
 

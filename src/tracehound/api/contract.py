@@ -77,7 +77,8 @@ SESSION = {
         },
         "usage": {
             "type": ["object", "null"],
-            "description": "What the investigation consumed: data points, log lines, spans, queries, wall time.",
+            "description": "What the investigation consumed: data points, log lines, spans, queries, wall time, and "
+            "LLM tokens (llm_prompt_tokens, llm_completion_tokens) when a language model was used.",
             "additionalProperties": True,
         },
         "report": {

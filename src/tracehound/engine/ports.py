@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from tracehound.engine.types import Change, LogRecord, ProgressEvent, Series, Span, TimeRange
 
@@ -67,3 +67,33 @@ class Sources:
 
 Clock = Callable[[], datetime]
 ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    """One completion: its text and the tokens the endpoint says it used (0 when it does not say)."""
+
+    content: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """An optional language model (an OpenAI-compatible chat endpoint, or a scripted fake in tests).
+
+    The engine uses it only to read a follow-up question into one of its own intents and to word answers from the
+    evidence it already has; on any exception it falls back to its deterministic path.
+    """
+
+    model: str  # the model name sent to the endpoint
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, json_output: bool = False, max_tokens: int = 600
+    ) -> ChatReply: ...

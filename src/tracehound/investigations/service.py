@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tracehound.agents import capabilities as caps
+from tracehound.connectors.llm import LlmConfig
 from tracehound.connectors.registry import build_sources
 from tracehound.db.database import Database
 from tracehound.engine.followup import answer_follow_up
 from tracehound.engine.investigate import investigate
-from tracehound.engine.ports import Sources
+from tracehound.engine.llm.narrate import narrate_report
+from tracehound.engine.ports import ChatModel, Sources
 from tracehound.engine.report import Report
 from tracehound.engine.types import Incident, ProgressEvent
 from tracehound.investigations.modes import missing_time_question, plan, short_markdown
@@ -71,6 +73,7 @@ class TurnContext:
     specs: list[tuple[str, dict[str, Any]]]
     thinking_mode: str
     signals: frozenset[str]  # empty = every signal
+    model_id: str | None = None  # the session's model, else its agent's default
 
 
 async def _context(database: Database, turn: Turn) -> TurnContext:
@@ -94,7 +97,8 @@ async def _context(database: Database, turn: Turn) -> TurnContext:
             context=agent.system_prompt if agent else None,
         )
         history = [(m.role, m.markdown_content) for m in messages]
-        return TurnContext(incident, history, session.report, specs, session.thinking_mode, effective.signals)
+        model_id = session.model_id or (agent.default_model_id if agent else None)
+        return TurnContext(incident, history, session.report, specs, session.thinking_mode, effective.signals, model_id)
 
 
 async def mark_started(database: Database, turn: Turn) -> None:
@@ -114,18 +118,20 @@ async def mark_started(database: Database, turn: Turn) -> None:
         )
 
 
-async def run_turn(database: Database, turn: Turn) -> TurnOutcome:
-    """Investigate (first turn) or answer a follow-up. Raises on failure; the caller records it."""
+async def run_turn(database: Database, turn: Turn, *, llm: LlmConfig | None = None) -> TurnOutcome:
+    """Investigate (first turn) or answer a follow-up, with the language model when ``llm`` is configured.
+    Raises on failure; the caller records it."""
     started = time.monotonic()
     ctx = await _context(database, turn)
+    chat = llm.chat_model(ctx.model_id) if llm is not None else None
     sources = _only(ctx.signals, build_sources(ctx.specs, anchor=ctx.incident.time or ctx.incident.created_at))
     sink = _EventSink(database, turn.session_id)
     flusher = asyncio.create_task(sink.run())
     try:
         if turn.kind == "investigation" or ctx.stored_report is None:
-            outcome = await _investigate(ctx, sources, sink)
+            outcome = await _investigate(ctx, sources, sink, chat)
         else:
-            outcome = await _follow_up(ctx, sources)
+            outcome = await _follow_up(ctx, sources, sink, chat)
     finally:
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -159,7 +165,7 @@ async def off_loop(work: Coroutine[Any, Any, T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(_ENGINE_THREADS, asyncio.run, work)
 
 
-async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink) -> TurnOutcome:
+async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink, chat: ChatModel | None) -> TurnOutcome:
     chosen = plan(ctx.thinking_mode, ctx.incident)
     sink.emit(ProgressEvent("step.completed", "plan", f"{chosen.mode} mode: {chosen.reason}", {"mode": chosen.mode}))
     loop = asyncio.get_running_loop()
@@ -170,16 +176,16 @@ async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink) -> 
     report = await off_loop(investigate(ctx.incident, chosen.sources(sources), progress=progress, config=chosen.config))
     data = report.to_dict()
     data["thinking_mode"] = {"requested": ctx.thinking_mode, "used": chosen.mode, "reason": chosen.reason}
-    if chosen.mode == "fast":
-        markdown = short_markdown(data, chosen.reason)
-    else:
-        markdown = report.to_markdown()
-        if not chosen.has_start_time and not sources.empty:
-            markdown = missing_time_question(ctx.incident) + markdown
-    return TurnOutcome(markdown, data, dict(report.usage))
+    markdown = short_markdown(data, chosen.reason) if chosen.mode == "fast" else report.to_markdown()
+    narration = await narrate_report(report, chat)
+    data["narration"] = narration.meta
+    markdown = narration.compose(markdown)
+    if chosen.mode != "fast" and not chosen.has_start_time and not sources.empty:
+        markdown = missing_time_question(ctx.incident) + markdown
+    return TurnOutcome(markdown, data, {**report.usage, **narration.usage})
 
 
-async def _follow_up(ctx: TurnContext, sources: Sources) -> TurnOutcome:
+async def _follow_up(ctx: TurnContext, sources: Sources, sink: _EventSink, chat: ChatModel | None) -> TurnOutcome:
     """A fast follow-up answers from the stored evidence only; auto and deep may query the sources again."""
     assert ctx.stored_report is not None
     question = next((text for role, text in reversed(ctx.history) if role == "user"), "")
@@ -191,10 +197,14 @@ async def _follow_up(ctx: TurnContext, sources: Sources) -> TurnOutcome:
             history=ctx.history,
             sources=Sources() if ctx.thinking_mode == "fast" else sources,
             now=utcnow(),
+            chat=chat,
         )
     )
+    intent = answer.meta.get("intent") or {}
+    detail = f"understood as {intent.get('name')} by {answer.meta.get('interpreted_by')}"
+    sink.emit(ProgressEvent("step.completed", "follow_up", detail, dict(answer.meta)))
     return TurnOutcome(answer.markdown, None, dict(answer.usage))
 
 
 def _engine_fields(stored: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in stored.items() if k != "thinking_mode"}
+    return {k: v for k, v in stored.items() if k not in ("thinking_mode", "narration")}

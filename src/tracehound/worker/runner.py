@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from dbos import DBOS
 
+from tracehound.connectors.llm import LlmConfig
 from tracehound.db.database import Database
 from tracehound.integrations.webhooks import retry_delays
 from tracehound.worker.enqueue import DbosEnqueuer
@@ -38,6 +39,7 @@ class WorkerOptions:
     webhook_max_attempts: int = 10
     webhook_retry_base_seconds: float = 10.0
     webhook_retry_max_seconds: float = 3600.0
+    llm: LlmConfig | None = None
 
     def webhook_delays(self) -> tuple[float, ...]:
         return tuple(
@@ -65,6 +67,7 @@ class Worker:
                 self.options.step_timeout_seconds,
                 deliveries=self.enqueuer.delivery,
                 webhook_delays=self.options.webhook_delays(),
+                llm=self.options.llm,
             )
         )
         DBOS(

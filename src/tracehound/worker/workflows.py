@@ -15,6 +15,7 @@ from typing import Any
 from dbos import DBOS
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracehound.connectors.llm import LlmConfig
 from tracehound.db.database import Database
 from tracehound.integrations import webhooks
 from tracehound.investigations.service import mark_started, run_turn
@@ -33,6 +34,7 @@ class WorkerContext:
     step_timeout_seconds: float
     deliveries: webhooks.DeliveryEnqueue
     webhook_delays: tuple[float, ...] = (10.0, 30.0, 90.0, 270.0, 810.0, 2430.0, 3600.0, 3600.0, 3600.0)
+    llm: LlmConfig | None = None  # the optional language model endpoint
 
 
 _context: WorkerContext | None = None
@@ -74,7 +76,7 @@ async def run_turn_step(session_id: str, turn_id: str, answer_id: str, kind: str
     ctx = _ctx()
     turn = Turn(session_id, turn_id, answer_id, kind)
     try:
-        outcome = await asyncio.wait_for(run_turn(ctx.database, turn), timeout=ctx.step_timeout_seconds)
+        outcome = await asyncio.wait_for(run_turn(ctx.database, turn, llm=ctx.llm), timeout=ctx.step_timeout_seconds)
     except Exception as exc:  # recorded as a failed turn, never retried into a loop
         DBOS.logger.exception("turn %s failed", turn_id)
         return {"failed": True, "markdown": failure_markdown(_reason(exc, ctx.step_timeout_seconds))}

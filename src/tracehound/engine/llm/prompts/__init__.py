@@ -1,0 +1,1 @@
+"""Prompt templates (``string.Template`` syntax: ``$name``), one file per message."""
