@@ -108,12 +108,12 @@ def _started_earlier(
     firsts = [x.timestamps[0] for x in data.series if len(x.timestamps)]
     if not firsts:
         return None
-    # the search starts where there is a baseline of normal data before it (at least 5 minutes or 5 samples)
+    # the search starts where there is a baseline of normal data before it, as long as every other metric
+    # baseline (``baseline_span`` or ``baseline_steps`` samples): a few samples make noise look like a shift
     first = datetime.fromtimestamp(min(firsts), UTC)
     reach = min(config.search_before, config.late_by_at_most)
-    lo = max(t - reach - timedelta(minutes=5), window.start, first) + max(
-        timedelta(minutes=5), timedelta(seconds=5 * step)
-    )
+    base = max(config.baseline_span, timedelta(seconds=config.baseline_steps * step))
+    lo = max(t - reach - base, window.start, first) + base
     if lo >= t - slack:
         return None
     cp = find_anomaly_start(
