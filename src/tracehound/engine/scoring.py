@@ -136,7 +136,26 @@ def _started_earlier(
     after = [v for ts, v in cp.signal if t.timestamp() < ts <= (t + config.window_span).timestamp()]
     if after and float(np.median(after)) > float(np.median(since)) + cp.shift / 2:
         return None  # a new, larger shift at t itself: a second fault on top of the first, starting when stated
+    if _changes_again_at(data, cp.start, t, config, slack):
+        return None
     return cp
+
+
+def _changes_again_at(
+    data: CollectedData, earlier: datetime, t: datetime, config: InvestigationConfig, slack: timedelta
+) -> bool:
+    """True when the series change again at ``t`` against the level they held since ``earlier``: a new fault
+    that starts when stated while an earlier one (another fault, not yet recovered) is still going on. The
+    aggregated signal above cannot tell, since the new fault may move other series than the earlier one did."""
+    second = find_anomaly_start(
+        data.series,
+        baseline=TimeRange(earlier, t),
+        incident_time=t,
+        end=t + config.window_span + slack,
+        config=ChangePointConfig(search_before=timedelta(0)),
+        begin=earlier,
+    )
+    return second.detected and second.start <= t + slack
 
 
 def _quiet_at(cp: ChangePoint, t: datetime) -> bool:

@@ -64,9 +64,12 @@ def find_anomaly_start(
     incident_time: datetime,
     end: datetime,
     config: ChangePointConfig = ChangePointConfig(),
+    begin: datetime | None = None,
 ) -> ChangePoint:
-    """The most likely anomaly start in [incident_time - search_before, end); the incident time if none."""
-    signal = [(t, v) for t, v in anomaly_signal(series, baseline, config) if t < end.timestamp()]
+    """The most likely anomaly start in [incident_time - search_before, end); the incident time if none.
+    ``begin``: ignore the signal before it (default: all of it)."""
+    first = begin.timestamp() if begin is not None else float("-inf")
+    signal = [(t, v) for t, v in anomaly_signal(series, baseline, config) if first <= t < end.timestamp()]
     lo = max(baseline.end, incident_time - config.search_before).timestamp()
     if len(signal) < 2 * config.min_segment:
         return ChangePoint(incident_time, False, 0.0, tuple(signal))
