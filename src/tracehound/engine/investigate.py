@@ -17,6 +17,8 @@ from tracehound.engine.narrative import (
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
 from tracehound.engine.rca.graph import build_call_graph
+from tracehound.engine.rca.robust import ANOMALOUS
+from tracehound.engine.rca.traces import EdgeStats
 from tracehound.engine.report import Candidate, Evidence, Report, TimelineEntry, iso
 from tracehound.engine.scoring import CollectedData, InvestigationConfig, Scores, score_services
 from tracehound.engine.types import (
@@ -26,6 +28,9 @@ from tracehound.engine.types import (
     SourceFailure,
     TimeRange,
 )
+
+EDGE_MORE_ERRORS = 0.01  # a call edge's error rate up by at least one point is cited
+EDGE_SLOWER = 1.5  # ... and so is a p95 at least this many times its baseline
 
 T = TypeVar("T")
 NO_TELEMETRY = (
@@ -244,6 +249,12 @@ def _fail_note(failed: Sequence[str]) -> str:
     return f" Failed sources: {', '.join(failed)}." if failed else ""
 
 
+def _edge_changed(e: EdgeStats) -> bool:
+    """A call edge worth citing: more errors (one point or more), a slower p95 (1.5x or more) or a wider gap."""
+    slower = e.after_p95 >= EDGE_SLOWER * max(e.before_p95, 1e-9)
+    return e.after_error - e.before_error >= EDGE_MORE_ERRORS or slower or e.gap_score >= ANOMALOUS
+
+
 def _change_for(service: str, changes: Sequence[Change], start: datetime) -> Change | None:
     return guess_fault(service, [], changes, start)[1]
 
@@ -251,7 +262,7 @@ def _change_for(service: str, changes: Sequence[Change], start: datetime) -> Cha
 def _candidate(service: str, score: float, sc: Scores, data: CollectedData) -> Candidate:
     fault, change = guess_fault(service, sc.metrics, data.changes, sc.start)
     reasons = []
-    top = [m for m in sc.metrics if m.series.service == service][:2]
+    top = [m for m in sc.metrics if m.series.service == service and m.score >= ANOMALOUS][:2]
     reasons += [f"{m.series.name} {'up' if m.direction > 0 else 'down'} {m.score:.1f} robust units" for m in top]
     reasons += [f"{k} signal {v.get(service, 0.0):.2f}" for k, v in sc.ranking.signals.items() if v.get(service)]
     if service in sc.ranking.explained_by:
@@ -269,7 +280,8 @@ def _front(affected: Sequence[str], graph: dict[str, set[str]]) -> str | None:
 
 def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
-    for m in [m for m in sc.metrics if m.series.service == root][:3]:
+    # only changes outside the normal range are evidence (a 0.6-unit wiggle is not, and follow-ups say so)
+    for m in [m for m in sc.metrics if m.series.service == root and m.score >= ANOMALOUS][:3]:
         s = m.series
         out.append(
             Evidence(
@@ -300,7 +312,7 @@ def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...
             )
         )
     if sc.traces is not None:
-        edges = [e for e in sc.traces.edges if e.callee == root]
+        edges = [e for e in sc.traces.edges if e.callee == root and _edge_changed(e)]
         edges.sort(
             key=lambda e: (e.after_error - e.before_error, e.after_p95 / max(e.before_p95, 1e-9)),
             reverse=True,
@@ -311,7 +323,12 @@ def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...
                     "trace",
                     root,
                     f"calls {e.caller} -> {e.callee}: p95 {e.before_p95:.0f} -> "
-                    f"{e.after_p95:.0f} ms, errors {e.before_error:.1%} -> {e.after_error:.1%}",
+                    f"{e.after_p95:.0f} ms, errors {e.before_error:.1%} -> {e.after_error:.1%}"
+                    + (
+                        f", time between caller and callee {e.before_gap:.0f} -> {e.after_gap:.0f} ms"
+                        if e.gap_score >= ANOMALOUS
+                        else ""
+                    ),
                     "traces",
                     {
                         "edge": f"{e.caller}->{e.callee}",
@@ -321,6 +338,9 @@ def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...
                         "p95_after": e.after_p95,
                         "error_before": e.before_error,
                         "error_after": e.after_error,
+                        "gap_before_ms": e.before_gap,
+                        "gap_after_ms": e.after_gap,
+                        "gap_score": e.gap_score,
                     },
                 )
             )

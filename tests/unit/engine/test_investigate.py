@@ -1,8 +1,11 @@
+import re
+
 import pytest
 
 from tracehound.engine.investigate import investigate
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.evaluation import evaluate
+from tracehound.engine.rca.robust import ANOMALOUS
 from tracehound.engine.report import Report
 from tracehound.engine.types import ProgressEvent
 
@@ -45,6 +48,28 @@ async def test_report_has_evidence_timeline_and_high_confidence(
     assert "frontend" in report.impact
     assert report.usage["queries"] == 4
     assert report.usage["spans"] > 0
+
+
+@pytest.mark.parametrize(("fault_type", "service"), CASES)
+async def test_evidence_cites_only_changes_outside_the_normal_range(fault_type: str, service: str) -> None:
+    """A metric is cited when it moved at least ANOMALOUS robust units (follow-ups call less "within its normal
+    range"), a call edge when its errors, p95 or gap changed; a candidate's metric reasons likewise."""
+    report = await investigate(INCIDENT, sim(service, fault_type))
+    metrics = [e for e in report.evidence if e.kind == "metric"]
+    for e in metrics:
+        units = float(re.search(r"\(([\d.]+) robust units\)", e.summary).group(1))  # type: ignore[union-attr]
+        assert units >= ANOMALOUS, e.summary
+    for c in report.candidates:
+        for reason in c.reasons:
+            found = re.fullmatch(r"\S+ (?:up|down) ([\d.]+) robust units", reason)
+            assert found is None or float(found.group(1)) >= ANOMALOUS, (c.service, reason)
+    for e in (e for e in report.evidence if e.kind == "trace"):
+        c = e.citation
+        more_errors = float(c["error_after"]) - float(c["error_before"]) >= 0.01
+        slower = float(c["p95_after"]) >= 1.5 * float(c["p95_before"])
+        wider_gap = float(c["gap_score"]) >= ANOMALOUS
+        assert more_errors or slower or wider_gap, e.summary
+        assert wider_gap == ("time between caller and callee" in e.summary), e.summary
 
 
 async def test_failing_source_is_reported_and_lowers_confidence() -> None:

@@ -11,11 +11,9 @@ from tracehound.engine.narrative import FAULT_LABELS
 from tracehound.engine.rca.combine import combine, metric_family_scores
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import template_counts
-from tracehound.engine.rca.robust import robust_scores
+from tracehound.engine.rca.robust import ANOMALOUS, robust_scores
 from tracehound.engine.report import Report, md_code, md_escape
 from tracehound.engine.types import TimeRange
-
-_ANOMALOUS = 3.0  # robust units
 
 
 def help_text(report: Report) -> str:
@@ -112,7 +110,7 @@ async def _strongest_metric(service: str, ctx: Ctx) -> list[str]:
     return [
         f"- Its strongest metric change after {ctx.start:%H:%M} UTC: {md_code(m.series.query or m.series.name)} "
         f"{num(m.baseline_value)} → {num(m.incident_value)} ({m.score:.1f} robust units; "
-        f"{'anomalous' if m.score >= _ANOMALOUS else 'within its normal range'})."
+        f"{'anomalous' if m.score >= ANOMALOUS else 'within its normal range'})."
     ]
 
 
@@ -227,7 +225,7 @@ async def impact(ctx: Ctx) -> FollowUpAnswer:
         lines.append("- Degraded by a downstream cause: " + ", ".join(md_code(v) for v in victims) + ".")
     entry = _entry_services(ctx)
     try:
-        scores = [m for m in await ctx.scores(entry) if m.family in ("error", "latency") and m.score >= _ANOMALOUS]
+        scores = [m for m in await ctx.scores(entry) if m.family in ("error", "latency") and m.score >= ANOMALOUS]
     except SourceError as exc:  # the stored impact still answers
         return ctx.answer("\n".join([*lines, f"- Not re-read: {md_escape(str(exc), 300)}."]))
     if scores:

@@ -40,6 +40,11 @@ def metric_family(name: str) -> str:
     return "other"
 
 
+# A series this many robust units from its baseline is anomalous; below it, it is within its normal range. The
+# report cites only such changes as evidence and reasons, and follow-ups use the same words.
+ANOMALOUS = 3.0
+
+
 @dataclass(frozen=True, slots=True)
 class RobustConfig:
     cap: float = 50.0  # scores above this carry no more information
