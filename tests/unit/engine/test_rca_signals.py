@@ -65,6 +65,19 @@ def test_combine_moves_latency_blame_to_the_slow_callee() -> None:
     assert ranking.explained_by["web"] == "db"
 
 
+def test_a_caller_is_a_victim_even_when_its_own_symptom_does_not_stand_out() -> None:
+    """Errors in payment reach checkout in full and the entry services in part (numbers from a simulator run
+    over Prometheus). Whether the entry services are victims must not hinge on their own error score clearing the
+    standing-out level by a hair: their callee explains them either way."""
+    graph = {"frontend": {"api-gateway"}, "api-gateway": {"checkout"}, "checkout": {"payment"}}
+    for entry in (22.6, 21.5, 20.0):  # around half of payment's: once above the old level, once below
+        errors = {"payment": 46.0, "checkout": 45.5, "frontend": entry, "api-gateway": 20.3, "user": 1.0}
+        ranking = combine({"metrics:error": errors}, graph)
+        assert ranking.ranked[0][0] == "payment", (entry, ranking.ranked[:3])
+        assert ranking.explained_by.get("frontend") == "payment", (entry, ranking.explained_by)
+        assert ranking.explained_by.get("api-gateway") == "payment", (entry, ranking.explained_by)
+
+
 def test_resource_drops_are_not_evidence() -> None:
     ts = (0.0, 60.0)
     scores = [

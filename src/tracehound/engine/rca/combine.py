@@ -136,14 +136,19 @@ def _discount_victims(
     graph: CallGraph,
     config: CombineConfig,
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Scale down services whose symptom is explained by a standing-out callee (MicroRCA-style blame)."""
+    """Scale down services whose symptom is explained by a standing-out callee (MicroRCA-style blame).
+
+    Only the callee has to stand out: whether a caller's symptom is explained by it does not depend on the
+    caller's own score clearing that level (a caller at about half the callee's error score sat on that edge, and
+    noise decided whether it was blamed)."""
     # "standing out" is relative when a whole call chain is equally slow (dominance ~1 everywhere)
     level = min(config.standout, 0.5 * max(dom.values(), default=0.0))
+    out: dict[str, float] = dict(raw)
+    victims: dict[str, str] = {}
+    if level <= 0:
+        return out, victims
     causes = {s for s in set(dom) | set(gap) if max(dom.get(s, 0.0), gap.get(s, 0.0)) >= level}
-    out, victims = dict(raw), {}
-    for service, d in dom.items():
-        if d < level or level <= 0:
-            continue
+    for service in dom:
         depths = downstream(graph, service, config.graph.max_depth)
         # a callee explains the caller when it is delayed on the wire or about as slow as the caller itself
         below = [
