@@ -1,6 +1,7 @@
 """Engines and the unit of work.
 
-SQLite: WAL journal, 30 s busy timeout, foreign keys on, and every write transaction starts with
+SQLite: WAL journal, foreign keys on, a 2 s busy timeout for statements on the event loop and up to 30 s of
+waiting for the write lock off it; every write transaction starts with
 ``BEGIN IMMEDIATE`` so concurrent writers (the API, the worker, DBOS itself, CLI commands in other processes)
 serialise instead of failing on a lock upgrade. Reads use a second engine with deferred transactions so they
 never wait for a writer. PostgreSQL: one pooled engine for both.
@@ -27,10 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tracehound.db.sqlite_inline import inline_creator
 from tracehound.db.urls import DatabaseUrls, resolve
 
-SQLITE_BUSY_TIMEOUT_S = 30
-# The inline reader blocks the event loop while it waits, which a WAL reader almost never does (only while a
-# crashed writer's WAL is recovered): give up sooner, as a 503, rather than stall every request.
-SQLITE_INLINE_READ_BUSY_TIMEOUT_S = 2
+SQLITE_BUSY_TIMEOUT_S = 30  # how long a writer waits for the write lock (BEGIN IMMEDIATE, off the event loop)
+# Statements inline on the event loop wait for a lock this long at most: a WAL reader almost never waits (only while
+# a crashed writer's WAL is recovered) and a writer holding the lock never does, so a wait there is a stall of every
+# request, or a wait for a connection of this process that needs the loop: give up as a 503 (sqlite_inline.py).
+SQLITE_INLINE_BUSY_TIMEOUT_S = 2
 T = TypeVar("T")
 
 
@@ -64,11 +66,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     path = make_url(url).database or ""
     engine = create_async_engine(
         url,
-        async_creator=inline_creator(path, timeout=SQLITE_BUSY_TIMEOUT_S),
+        async_creator=inline_creator(path, busy_timeout=SQLITE_INLINE_BUSY_TIMEOUT_S, lock_wait=SQLITE_BUSY_TIMEOUT_S),
         pool_size=8,
         json_deserializer=orjson.loads,
     )
-    _sqlite_setup(engine.sync_engine, immediate=immediate, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
+    _sqlite_setup(engine.sync_engine, immediate=immediate, busy_timeout_s=SQLITE_INLINE_BUSY_TIMEOUT_S)
     return engine
 
 
@@ -76,11 +78,11 @@ def _sqlite_inline_reader(url: str) -> Engine:
     # one event loop thread uses it, but the pool may hand a connection to another thread at shutdown
     engine = create_engine(
         url,
-        connect_args={"timeout": SQLITE_INLINE_READ_BUSY_TIMEOUT_S, "check_same_thread": False},
+        connect_args={"timeout": SQLITE_INLINE_BUSY_TIMEOUT_S, "check_same_thread": False},
         pool_size=4,
         json_deserializer=orjson.loads,
     )
-    _sqlite_setup(engine, immediate=False, busy_timeout_s=SQLITE_INLINE_READ_BUSY_TIMEOUT_S, raw_begin=True)
+    _sqlite_setup(engine, immediate=False, busy_timeout_s=SQLITE_INLINE_BUSY_TIMEOUT_S, raw_begin=True)
     return engine
 
 

@@ -9,6 +9,16 @@ for another writer (another process, DBOS's own connection). Once it holds the l
 transaction waits: in WAL mode readers never block a writer and a commit never waits for readers. So
 ``BEGIN IMMEDIATE`` goes to a thread and everything else runs inline.
 
+If an inline statement does wait for a lock after all, the holder may be another connection of this same process
+whose coroutine needs the blocked loop to finish: waiting cannot end that, only the busy timeout can, and every
+request of the process stalls meanwhile (seen once: the whole server froze for the 30 s busy timeout). So the
+connection's own busy timeout is short (``busy_timeout``: the statement fails, the request answers 503 with
+``Retry-After``), and only ``BEGIN IMMEDIATE``, on its thread, keeps trying up to ``lock_wait``.
+
+A caller cancelled while its ``BEGIN IMMEDIATE`` still waits on the thread must not hand the connection back
+until that call returns, and must give back the write lock it may then hold: otherwise the pool could give a
+connection in use by a thread to another coroutine, and every other writer would wait for a lock nobody releases.
+
 SQLAlchemy's ``sqlite+aiosqlite`` dialect drives it unchanged (``create_async_engine(async_creator=...)``); it
 relies on aiosqlite 0.22's ``Connection`` internals (``_execute``, ``_connection``, ``_tx``), which
 ``tests/integration/test_sqlite_inline.py`` pins.
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -32,6 +43,25 @@ _LOCK_WAITERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sqlite-be
 
 def _waits_for_lock(args: tuple[Any, ...]) -> bool:
     return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE"
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _retry_while_busy(call: Callable[[], Any], lock_wait: float) -> Any:
+    """``call`` (a ``BEGIN IMMEDIATE``) again while the lock is busy, for up to ``lock_wait`` seconds in all; each
+    attempt itself waits up to the connection's busy timeout. A failed BEGIN starts nothing, so a retry is safe."""
+    deadline = time.monotonic() + lock_wait
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
 
 
 class _InlineQueue:
@@ -53,16 +83,35 @@ class _InlineQueue:
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's API, run on the caller's thread; ``BEGIN IMMEDIATE`` alone runs on a worker thread."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], *, lock_wait: float) -> None:
         super().__init__(connector, iter_chunk_size=64)  # builds a Thread object that is never started
         self._tx = _InlineQueue()  # type: ignore[assignment]
+        self._lock_wait = lock_wait
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         if _waits_for_lock(args):
-            return await asyncio.get_running_loop().run_in_executor(_LOCK_WAITERS, partial(fn, *args, **kwargs))
+            return await self._begin_immediate(partial(fn, *args, **kwargs))
         return fn(*args, **kwargs)
+
+    async def _begin_immediate(self, call: Callable[[], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        attempt = loop.run_in_executor(_LOCK_WAITERS, _retry_while_busy, call, self._lock_wait)
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            # the thread is still in BEGIN IMMEDIATE on this connection: wait for it, then give back what it took
+            while not attempt.done():
+                try:
+                    await asyncio.shield(attempt)
+                except asyncio.CancelledError:
+                    continue
+                except Exception:  # the BEGIN failed: nothing was taken
+                    break
+            if self._connection is not None and self._connection.in_transaction:
+                self._connection.rollback()
+            raise
 
     async def _connect(self) -> InlineConnection:
         if self._connection is None:
@@ -82,14 +131,16 @@ class InlineConnection(aiosqlite.Connection):
         self.stop()
 
 
-def inline_creator(path: str, *, timeout: float) -> Callable[[], Awaitable[InlineConnection]]:
-    """For ``create_async_engine(..., async_creator=...)``: a new connection to the SQLite file at ``path``."""
+def inline_creator(path: str, *, busy_timeout: float, lock_wait: float) -> Callable[[], Awaitable[InlineConnection]]:
+    """For ``create_async_engine(..., async_creator=...)``: a new connection to the SQLite file at ``path``.
+    ``busy_timeout``: how long any statement waits for a lock (keep it short: most run on the event loop);
+    ``lock_wait``: how long ``BEGIN IMMEDIATE``, off the loop, keeps trying."""
 
     def connector() -> sqlite3.Connection:
         # check_same_thread=False: BEGIN IMMEDIATE runs on a worker thread, the rest on the loop's
-        return sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+        return sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False)
 
     async def create() -> InlineConnection:
-        return await InlineConnection(connector)
+        return await InlineConnection(connector, lock_wait=lock_wait)
 
     return create
