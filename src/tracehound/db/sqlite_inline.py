@@ -109,6 +109,8 @@ class InlineConnection(aiosqlite.Connection):
                     continue
                 except Exception:  # the BEGIN failed: nothing was taken
                     break
+            if not attempt.cancelled():
+                attempt.exception()  # retrieved: a failed BEGIN after a cancel is expected, not worth a log line
             if self._connection is not None and self._connection.in_transaction:
                 self._connection.rollback()
             raise
