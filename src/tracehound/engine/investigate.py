@@ -95,9 +95,27 @@ async def fetch(
     ]
     for kind, result in zip(kinds, results, strict=True):
         setattr(data, {"metrics": "series", "traces": "spans"}.get(kind, kind), result)
+    await _fetch_reference(data, sources, events, config)
     data.usage["data_points"] = sum(len(s.values) for s in data.series)
-    data.usage["log_lines"], data.usage["spans"] = len(data.logs), len(data.spans)
+    data.usage["log_lines"] = len(data.logs) + len(data.reference_logs)
+    data.usage["spans"] = len(data.spans) + len(data.reference_spans)
     return data
+
+
+async def _fetch_reference(
+    data: CollectedData, sources: Sources, events: TimeRange, config: InvestigationConfig
+) -> None:
+    """Logs and spans of the sources' healthy reference stretches that do not overlap the events read."""
+    data.reference = [r for r in sources.reference if r.end <= events.start or r.start >= events.end]
+    for r in data.reference:
+        if sources.logs is not None:
+            got = await _read(data, "logs", sources.logs.name, sources.logs.logs(r, limit=config.log_limit))
+            data.reference_logs += got
+        if sources.traces is not None:
+            data.reference_spans += await _read(
+                data, "traces", sources.traces.name, sources.traces.spans(r, limit=config.span_limit)
+            )
+    data.used = list(dict.fromkeys(data.used))
 
 
 def empty_report(incident: Incident, understood: dict[str, Any]) -> Report:

@@ -59,6 +59,9 @@ class Sources:
     traces: TraceSource | None = None
     changes: ChangeSource | None = None
     call_graph: tuple[tuple[str, str], ...] = ()  # static (caller, callee) edges, if known
+    # stretches known to be healthy (e.g. a dataset's fault-free period): the engine also learns the usual shape
+    # of requests from the logs and spans there, when they do not overlap the investigation's own windows
+    reference: tuple[TimeRange, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -14,7 +14,8 @@ import numpy as np
 
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, find_anomaly_start
-from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores
+from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores, top_dominance
+from tracehound.engine.rca.flows import FlowChange, flow_changes, flow_scores
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
 from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores
@@ -58,6 +59,10 @@ class CollectedData:
     logs: list[LogRecord] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    # logs and spans of the sources' healthy reference stretches (``Sources.reference``), kept apart
+    reference_logs: list[LogRecord] = field(default_factory=list)
+    reference_spans: list[Span] = field(default_factory=list)
+    reference: list[TimeRange] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=lambda: {"data_points": 0, "log_lines": 0, "spans": 0, "queries": 0})
@@ -72,6 +77,7 @@ class Scores:
     logs: list[TemplateCount]
     traces: TraceAnalysis | None
     ranking: Ranking
+    flows: list[FlowChange] = field(default_factory=list)
 
 
 def _step(series: Sequence[Series]) -> float:
@@ -167,13 +173,46 @@ def _quiet_at(cp: ChangePoint, t: datetime) -> bool:
     return float(np.max(between)) < float(np.median(before)) + cp.shift / 2
 
 
+def _usual_metric_tops(
+    series: Sequence[Series],
+    window: TimeRange,
+    start: datetime,
+    baseline_len: timedelta,
+    window_len: timedelta,
+    config: InvestigationConfig,
+    min_windows: int = 5,
+) -> dict[str, float]:
+    """Metric family signal -> median, over earlier windows scored exactly like the incident window (same
+    baseline and window lengths, stepping back one window length at a time), of its top service's dominance.
+    A few earlier windows may hold another incident; the median ignores them."""
+    tops: dict[str, list[float]] = {}
+    s = start - window_len
+    while s - baseline_len >= window.start:
+        scores = robust_scores(
+            series,
+            baseline=TimeRange(s - baseline_len, s),
+            anomaly_start=s,
+            end=s + window_len,
+            config=RobustConfig(scale=config.metric_scale),
+        )
+        for name, d in top_dominance(metric_family_scores(scores)).items():
+            tops.setdefault(name, []).append(d)
+        s -= window_len
+    return {k: float(np.median(v)) for k, v in tops.items() if len(v) >= min_windows}
+
+
 def _signals(
-    metrics: list[MetricScore], traces: TraceAnalysis | None, logs: dict[str, dict[str, float]]
+    metrics: list[MetricScore],
+    traces: TraceAnalysis | None,
+    logs: dict[str, dict[str, float]],
+    flows: list[FlowChange],
 ) -> dict[str, dict[str, float]]:
     signals: dict[str, dict[str, float]] = dict(metric_family_scores(metrics))
     if traces is not None:
         signals.update({f"traces:{k}": v for k, v in traces.signals.items()})
     signals.update({f"logs:{k}": v for k, v in logs.items()})
+    if flow := flow_scores(flows):
+        signals["requests:flow"] = flow
     return signals
 
 
@@ -201,7 +240,14 @@ def score_services(
         else None
     )
     graph = build_call_graph(data.spans, sources.call_graph)
-    signals = _signals(metrics, traces, log_sig)
+    flows = flow_changes(
+        [*data.reference_logs, *data.logs],
+        [*data.reference_spans, *data.spans],
+        baseline=[e_base, *data.reference],
+        anomaly_start=start,
+        end=e_end,
+    )
+    signals = _signals(metrics, traces, log_sig, flows)
     if not any(signals.values()):  # nothing else to go on: accept a two-sample baseline (relative changes only)
         metrics = robust_scores(
             data.series,
@@ -210,8 +256,9 @@ def score_services(
             end=m_end,
             config=RobustConfig(scale=config.metric_scale, min_points=2),
         )
-        signals = _signals(metrics, traces, log_sig)
-    ranking = combine(signals, graph)
+        signals = _signals(metrics, traces, log_sig, flows)
+    usual = _usual_metric_tops(data.series, window, start, span, m_end - start, config)
+    ranking = combine(signals, graph, usual_top=usual)
     peak = max(cp.signal, key=lambda p: p[1], default=None)
     peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
-    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking)
+    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking, flows)

@@ -254,4 +254,20 @@ def build_nezha_sources(root: Path, date: str, *, horizon: datetime | None = Non
         traces=FileTraces("nezha", spans, h),
         changes=None,
         call_graph=call_graph(root, date),
+        reference=reference_minutes(root, date, horizon),
     )
+
+
+def reference_minutes(root: Path, date: str, horizon: datetime | None = None) -> tuple[TimeRange, ...]:
+    """The minutes of ``construct_data/<date>`` (the dataset's fault-free period) that have logs or spans, before
+    ``horizon``: the healthy reference the engine may learn the usual request shapes from."""
+    out = set()
+    for kind in ("log", "trace"):
+        folder = root / "construct_data" / date / kind
+        for path in folder.glob(f"*_{kind}.csv*") if folder.is_dir() else ():
+            m = re.fullmatch(rf"(\d{{2}})_(\d{{2}})_{kind}\.csv(?:\.gz)?", path.name)
+            if m:
+                start = utc(parse_iso(f"{date}T{m.group(1)}:{m.group(2)}:00"))
+                if horizon is None or start + timedelta(minutes=1) <= horizon:
+                    out.add(TimeRange(start, start + timedelta(minutes=1)))
+    return tuple(sorted(out, key=lambda r: r.start))

@@ -84,6 +84,7 @@ async def why_not(intent: Intent, ctx: Ctx) -> FollowUpAnswer:
         versus = f" vs {top.score:.2f} for {md_code(top.service)}." if top else "."
         lines.append(f"- {md_code(service)} ranked #{i} with score {c.score:.2f}{versus}")
         lines += [f"- {md_escape(reason)}" for reason in c.reasons]
+        lines += await _strongest_metric(service, ctx)
     elif service not in r.explained_by:
         lines.append(f"- {md_code(service)} showed no significant anomaly in the window, so it was not a candidate.")
         lines += await _strongest_metric(service, ctx)

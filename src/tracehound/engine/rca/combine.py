@@ -5,7 +5,8 @@ logs, ...) maps services to raw scores on its own scale. Raw scales are not comp
 into **dominance**: a service's score divided by the typical score of the other top services (the median of
 the next five). A signal in which one service stands far above the rest is strong evidence for it; a signal in
 which every service moved a little (a load change) is weak evidence for any of them. The evidence of a service
-is the weighted sum of ``log1p(dominance)`` over signals, the usual way to add independent likelihood ratios
+is the weighted sum of ``log(max(dominance, 1))`` over signals (standing out is evidence, being one of the pack
+is not), the usual way to add independent likelihood ratios
 (cf. the evidence combination of Nezha, Yu et al. FSE 2023, and the multi-source ranking of Eadro, Lee et al.
 ICSE 2023). Metric service scores follow BARO's RobustScorer (Pham et al., FSE 2024): max over the service's
 series within a family. :func:`~tracehound.engine.rca.graph.propagate_blame` then moves blame from victims to
@@ -48,6 +49,7 @@ class CombineConfig:
         ("traces:errors", 1.0),
         ("logs:errors", 1.0),
         ("logs:shift", 1.0),
+        ("requests:flow", 1.0),
         ("changes", 1.0),
     )
     metric_weights: tuple[tuple[str, float], ...] = _METRIC_WEIGHTS
@@ -59,6 +61,7 @@ class CombineConfig:
         ("traces:latency", 0.5),
         ("traces:errors", 0.5),
         ("logs", 1.0),
+        ("requests", 1.0),
     )
     # symptoms that travel up the call graph: a caller's slowness is explained by an equally slow callee, so
     # these signals go through graph-aware blame propagation before they are combined
@@ -71,13 +74,14 @@ class CombineConfig:
     # stands out in the same signal or in the edge gap (a network delay into the callee) is a victim there
     standout: float = 3.0
     victim_discount: float = 0.1
+    tie_break: float = 1e-3  # weight of the log1p(dominance) sum that orders services with equal evidence
     graph: GraphConfig = field(default_factory=lambda: GraphConfig(anomalous_fraction=0.5))
 
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
     ranked: tuple[tuple[str, float], ...]  # (service, final score), best first
-    signals: dict[str, dict[str, float]]  # signal -> service -> evidence (weighted log1p dominance)
+    signals: dict[str, dict[str, float]]  # signal -> service -> evidence (weighted log of dominance >= 1)
     combined: dict[str, float]  # before graph propagation
     explained_by: dict[str, str]
 
@@ -165,14 +169,33 @@ def _discount_victims(
     return out, victims
 
 
+def top_dominance(
+    signals: Mapping[str, Mapping[str, float]], config: CombineConfig = CombineConfig()
+) -> dict[str, float]:
+    """Signal -> the dominance of its top service (how far the first stands above the rest)."""
+    out = {}
+    for name, raw in signals.items():
+        dom = dominance(raw, config, _floor(name, config))
+        if dom:
+            out[name] = max(dom.values())
+    return out
+
+
 def combine(
     signals: Mapping[str, Mapping[str, float]],
     graph: CallGraph,
     config: CombineConfig = CombineConfig(),
+    usual_top: Mapping[str, float] | None = None,
 ) -> Ranking:
-    """Rank services from per-signal raw scores (signal name -> service -> score >= 0)."""
+    """Rank services from per-signal raw scores (signal name -> service -> score >= 0).
+
+    ``usual_top``: signal -> the dominance its top service usually has at ordinary times (see
+    :func:`top_dominance`); a signal's dominances are divided by it when it is above one, since in a large fleet
+    some service always stands out a little by chance."""
+    usual = usual_top or {}
     evidence: dict[str, dict[str, float]] = {}
     explained: dict[str, str] = {}
+    support: dict[str, float] = {}
     gap = dominance(signals.get("traces:gap", {}), config, _floor("traces:gap", config))
     for name, raw in signals.items():
         w = _weight(name, config)
@@ -183,10 +206,16 @@ def combine(
             raw, victims = _discount_victims(raw, dom, gap, graph, config)
             explained.update({v: c for v, c in victims.items() if v not in explained})
             dom = dominance(raw, config, _floor(name, config))
-        ev = {s: w * math.log1p(d) for s, d in dom.items()}
+        norm = max(1.0, usual.get(name, 1.0))
+        # only standing above the rest is evidence: a service as anomalous as the typical top few gets none
+        ev = {s: w * math.log(max(d / norm, 1.0)) for s, d in dom.items()}
         if ev:
             evidence[name] = ev
+            for s, d in dom.items():
+                support[s] = support.get(s, 0.0) + w * math.log1p(d / norm)
     services = sorted({s for v in signals.values() for s in v})
     combined = {s: sum(v.get(s, 0.0) for v in evidence.values()) for s in services}
-    ranked = tuple(sorted(combined.items(), key=lambda kv: (-kv[1], kv[0])))
+    # services no signal singles out keep an order: by how high they sit among the top ones (a tie-break only)
+    final = {s: combined[s] + config.tie_break * support.get(s, 0.0) for s in services}
+    ranked = tuple(sorted(final.items(), key=lambda kv: (-kv[1], kv[0])))
     return Ranking(ranked, evidence, combined, explained)

@@ -10,8 +10,9 @@ than where it surfaces:
   is credited to the callee. Its reference is the *quietest* minute of the recent history (the lowest
   per-minute median): a delay that was already present just before the incident (an earlier fault that has
   not ended) must not become the baseline.
-- **operation latency**: the median duration of each (service, operation) after vs before, as a log ratio; a
-  service's score is its most slowed-down operation (CPU starvation, slow code paths, exceptions).
+- **operation latency**: the median duration of each (service, operation) after vs before, as a log ratio, but
+  no more than the lower confidence bound of the change in mean log duration (few, heavy-tailed spans make a
+  large ratio by chance); a service's score is its most slowed-down operation (CPU starvation, slow code paths).
 - **own errors**: error spans none of whose children failed (when the source reports span status).
 
 Baselines are short on real data (often a minute of spans), so every statistic is a median and needs
@@ -36,6 +37,7 @@ class TraceConfig:
     min_spans: int = 3
     gap_floor_ms: float = 1.0  # added to the baseline IQR of an edge gap: sub-millisecond jitter is not a delay
     latency_offset_ms: float = 0.5  # added to both medians of the latency ratio (guards ~0 ms spans)
+    latency_confidence: float = 2.0  # standard errors below the mean log-duration change an operation must clear
     bucket_seconds: float = 60.0  # history is cut into buckets of this size for the quietest-minute reference
 
 
@@ -94,6 +96,16 @@ def _p(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
+def _covered(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of ``(start, end)`` intervals."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
 def _phase(s: Span, baseline: TimeRange, anomaly_start: datetime, end: datetime) -> int:
     if baseline.start <= s.start < baseline.end:
         return 0
@@ -110,17 +122,28 @@ def _accumulate(
 ) -> _Acc:
     by_id = {(s.trace_id, s.span_id): s for s in spans}
     child_err: set[tuple[str, str]] = set()
+    children: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for s in spans:
-        if s.parent_id is not None and s.error:
-            child_err.add((s.trace_id, s.parent_id))
+        if s.parent_id is not None:
+            t0 = s.start.timestamp() * 1000.0
+            children[(s.trace_id, s.parent_id)].append((t0, t0 + s.duration_ms))
+            if s.error:
+                child_err.add((s.trace_id, s.parent_id))
+    # the caller's time not covered by any of its children: with one child (a client span around the call) the
+    # time on the wire; with several (a handler calling a database, then a cache) it must not include the other
+    # callees' time, or a slow database reads as a network delay into the cache
+    uncovered = {k: _covered(v) for k, v in children.items()}
     acc = _Acc()
     for s in spans:
         parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
         remote = parent is not None and parent.service != s.service
-        if remote and parent is not None and history.start <= s.start < history.end:
-            acc.hist_g[(parent.service, s.service)][int(s.start.timestamp() // bucket)].append(
-                parent.duration_ms - s.duration_ms
-            )
+        # only a client span (nested in its own service's span) has nothing but the call in it; a server span
+        # that directly parents the callee's span also holds its own service's processing time
+        grand = by_id.get((s.trace_id, parent.parent_id)) if parent is not None and parent.parent_id else None
+        client = parent is not None and grand is not None and grand.service == parent.service
+        gap = parent.duration_ms - uncovered[(s.trace_id, parent.span_id)] if parent is not None else 0.0
+        if remote and client and parent is not None and history.start <= s.start < history.end:
+            acc.hist_g[(parent.service, s.service)][int(s.start.timestamp() // bucket)].append(gap)
         phase = _phase(s, baseline, anomaly_start, end)
         if phase < 0:
             continue
@@ -129,7 +152,8 @@ def _accumulate(
         if remote and parent is not None:
             key = (parent.service, s.service, phase)
             acc.edge_d[key].append(s.duration_ms)
-            acc.edge_g[key].append(parent.duration_ms - s.duration_ms)
+            if client:
+                acc.edge_g[key].append(gap)
             acc.edge_e[key].append(s.error)
     return acc
 
@@ -203,6 +227,12 @@ def _op_latency(acc: _Acc, service: str, config: TraceConfig) -> tuple[float, st
             continue
         mb, ma = _p(b, 50), _p(a, 50)
         ratio = math.log2((ma + config.latency_offset_ms) / (mb + config.latency_offset_ms))
+        # what the spans show with confidence: the lower bound (two standard errors) of the change in mean log
+        # duration. A handful of spans of a heavy-tailed database call no longer look like a slowdown.
+        lb = np.log2(np.asarray(b) + config.latency_offset_ms)
+        la = np.log2(np.asarray(a) + config.latency_offset_ms)
+        se = math.sqrt(float(np.var(lb, ddof=1)) / len(lb) + float(np.var(la, ddof=1)) / len(la))
+        ratio = min(ratio, float(np.mean(la) - np.mean(lb)) - config.latency_confidence * se)
         if ratio > best[0]:
             best = (ratio, op, mb, ma)
     return best

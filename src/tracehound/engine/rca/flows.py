@@ -1,0 +1,153 @@
+"""Request shapes: which steps a service's requests go through, before vs after the anomaly start.
+
+A code fault (an exception thrown half-way through a handler, a wrong value returned early) rarely moves a metric
+and often logs nothing at error level. What it does change is the *path* of the requests it hits: a log
+statement that every request of an endpoint used to reach is no longer reached, an error handler appears, a
+downstream call is no longer made. This is the idea behind Nezha's event-pattern comparison (Yu et al.,
+"Nezha: Interpretable Fine-Grained Root Causes Analysis for Microservices on Multi-Modal Observability Data",
+ESEC/FSE 2023), reduced to what a service's own requests show:
+
+- a **request** is one visit of a trace to a service: the spans of that service in that trace and the log lines
+  it wrote with that trace id;
+- its **endpoint** is the operation of its first span (the server span of the visit);
+- its **steps** are the operations of its spans and its log statements. A log statement is the code location the
+  line names when it names one (``c.s.ContactsServiceImpl#34``, ``cart.py:120``), otherwise its Drain template
+  (He et al., ICWS 2017);
+- for every (service, endpoint, step), the share of the endpoint's requests that contain the step is compared
+  before and after the start (two-proportion z). A service's score is its largest change.
+
+Comparing shares *within an endpoint* makes the statistic indifferent to the workload mix (which endpoints are
+called, how often), the usual source of false alarms of log-count methods. Steps that repeat a data-dependent
+number of times count once per request.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from drain3 import TemplateMiner
+
+from tracehound.engine.rca.logs import make_miner
+from tracehound.engine.types import LogRecord, Span, TimeRange
+
+# a code location in a log line: ``pkg.Class#123`` (logback/log4j ``%logger#%line``) or ``file.ext:123``
+LOCATION = re.compile(
+    r"(?<![\w$.])[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*#\d+\b"
+    r"|\b[\w-]+\.(?:java|kt|scala|py|go|js|ts|rb|cs|cpp|cc|c|php|rs):\d+\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowConfig:
+    min_requests: int = 5  # of the endpoint, on both sides
+    prior: float = 0.5  # pseudo-count of the pooled share (keeps its variance above zero)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowChange:
+    service: str
+    endpoint: str
+    step: str  # "span <operation>" or "log <statement>"
+    before_with: int  # baseline requests of the endpoint that went through the step
+    before_n: int
+    after_with: int
+    after_n: int
+    score: float  # binomial z of the change in share (>= 0)
+
+    @property
+    def vanished(self) -> bool:
+        return self.after_with / self.after_n < self.before_with / self.before_n
+
+
+@dataclass(slots=True)
+class _Shapes:
+    requests: Counter[tuple[str, str]]  # (service, endpoint) -> requests
+    steps: Counter[tuple[str, str, str]]  # (service, endpoint, step) -> requests that went through it
+
+
+def _log_step(record: LogRecord, miner: TemplateMiner, templates: dict[int, str]) -> str:
+    found = LOCATION.search(record.message)
+    if found:
+        return f"log {found.group(0)}"
+    result = miner.add_log_message(record.message)
+    cid = int(result["cluster_id"])
+    templates[cid] = str(result["template_mined"])
+    return f"log #{cid}"
+
+
+def _shapes(
+    logs: Iterable[LogRecord], spans: Iterable[Span], miner: TemplateMiner, templates: dict[int, str]
+) -> _Shapes:
+    steps: dict[tuple[str, str], set[str]] = defaultdict(set)
+    first: dict[tuple[str, str], tuple[datetime, str]] = {}
+    for s in spans:
+        key = (s.trace_id, s.service)
+        steps[key].add(f"span {s.operation}")
+        if key not in first or s.start < first[key][0]:
+            first[key] = (s.start, s.operation)
+    for r in logs:
+        if r.trace_id:
+            steps[(r.trace_id, r.service)].add(_log_step(r, miner, templates))
+    out = _Shapes(Counter(), Counter())
+    for key, visited in steps.items():
+        group = (key[1], first[key][1] if key in first else "")
+        out.requests[group] += 1
+        for step in visited:
+            out.steps[(*group, step)] += 1
+    return out
+
+
+def _within(ts: datetime, ranges: Sequence[TimeRange]) -> bool:
+    return any(r.start <= ts < r.end for r in ranges)
+
+
+def flow_changes(
+    logs: Sequence[LogRecord],
+    spans: Sequence[Span],
+    *,
+    baseline: Sequence[TimeRange],
+    anomaly_start: datetime,
+    end: datetime,
+    config: FlowConfig = FlowConfig(),
+) -> list[FlowChange]:
+    """Every (service, endpoint, step) whose share of the endpoint's requests changed, largest change first.
+
+    ``baseline``: the stretches to learn the usual shapes from (the minutes before the start, and any reference
+    stretch known to be healthy). Records outside them and outside ``[anomaly_start, end)`` are ignored."""
+    miner = make_miner()
+    templates: dict[int, str] = {}
+    after = [TimeRange(anomaly_start, end)]
+    before = _shapes(
+        (r for r in logs if _within(r.ts, baseline)), (s for s in spans if _within(s.start, baseline)), miner, templates
+    )
+    now = _shapes(
+        (r for r in logs if _within(r.ts, after)), (s for s in spans if _within(s.start, after)), miner, templates
+    )
+    out = []
+    for service, endpoint, step in set(now.steps) | set(before.steps):
+        na, nb = now.requests[(service, endpoint)], before.requests[(service, endpoint)]
+        if na < config.min_requests or nb < config.min_requests:
+            continue
+        kb, ka = before.steps[(service, endpoint, step)], now.steps[(service, endpoint, step)]
+        # two-proportion z: a baseline of five requests is as uncertain as five requests after
+        pooled = (kb + ka + config.prior) / (nb + na + 2 * config.prior)
+        z = abs(ka / na - kb / nb) / math.sqrt(pooled * (1 - pooled) * (1 / nb + 1 / na))
+        label = step
+        if step.startswith("log #"):
+            label = f"log {templates.get(int(step[5:]), step[4:])}"
+        out.append(FlowChange(service, endpoint, label, kb, nb, ka, na, z))
+    out.sort(key=lambda c: (-c.score, c.service, c.endpoint, c.step))
+    return out
+
+
+def flow_scores(changes: Sequence[FlowChange]) -> dict[str, float]:
+    """Service -> its largest change."""
+    out: dict[str, float] = {}
+    for c in changes:
+        out[c.service] = max(out.get(c.service, 0.0), c.score)
+    return {s: v for s, v in out.items() if v > 0}
