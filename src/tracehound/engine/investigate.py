@@ -329,6 +329,26 @@ def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...
                 {"template": f.template, "count": f.after, "baseline_count": f.before, "example": f.example},
             )
         )
+    for c in [c for c in sc.flows if c.service == root and c.score >= ANOMALOUS][:2]:
+        out.append(
+            Evidence(
+                "trace",
+                root,
+                f"requests to {c.endpoint or root}: {c.before_with} of {c.before_n} went through {c.step} before "
+                f"the anomaly, {c.after_with} of {c.after_n} after"
+                + (" (a step no longer reached)" if c.vanished else " (a step not usually taken)"),
+                "traces",
+                {
+                    "endpoint": c.endpoint,
+                    "step": c.step,
+                    "requests_before": c.before_n,
+                    "with_step_before": c.before_with,
+                    "requests_after": c.after_n,
+                    "with_step_after": c.after_with,
+                    "z": round(c.score, 2),
+                },
+            )
+        )
     if sc.traces is not None:
         edges = [e for e in sc.traces.edges if e.callee == root and _edge_changed(e)]
         edges.sort(

@@ -18,7 +18,7 @@ from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores
 from tracehound.engine.rca.flows import FlowChange, flow_changes, flow_scores
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
-from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores
+from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores, robust_scores_at
 from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
 from tracehound.engine.types import Change, LogRecord, Series, SourceFailure, Span, TimeRange
 
@@ -185,19 +185,15 @@ def _usual_metric_tops(
     """Metric family signal -> median, over earlier windows scored exactly like the incident window (same
     baseline and window lengths, stepping back one window length at a time), of its top service's dominance.
     A few earlier windows may hold another incident; the median ignores them."""
-    tops: dict[str, list[float]] = {}
+    windows = []
     s = start - window_len
     while s - baseline_len >= window.start:
-        scores = robust_scores(
-            series,
-            baseline=TimeRange(s - baseline_len, s),
-            anomaly_start=s,
-            end=s + window_len,
-            config=RobustConfig(scale=config.metric_scale),
-        )
+        windows.append((TimeRange(s - baseline_len, s), TimeRange(s, s + window_len)))
+        s -= window_len
+    tops: dict[str, list[float]] = {}
+    for scores in robust_scores_at(series, windows, RobustConfig(scale=config.metric_scale)):
         for name, d in top_dominance(metric_family_scores(scores)).items():
             tops.setdefault(name, []).append(d)
-        s -= window_len
     return {k: float(np.median(v)) for k, v in tops.items() if len(v) >= min_windows}
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,6 +31,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=8192)
 def metric_family(name: str) -> str:
     """A generic family from a metric name (first match wins): error, dependency, latency, pool, cpu, memory,
     network, io, traffic or other."""
@@ -91,6 +93,45 @@ def robust_stats(values: np.ndarray, config: RobustConfig = RobustConfig()) -> t
     return median, max(spread, config.rel_floor * abs(median), config.eps)
 
 
+def _score(
+    s: Series, ts: np.ndarray, vs: np.ndarray, baseline: TimeRange, window: TimeRange, config: RobustConfig
+) -> MetricScore | None:
+    base = vs[(ts >= baseline.start.timestamp()) & (ts < baseline.end.timestamp())]
+    after = vs[(ts >= window.start.timestamp()) & (ts < window.end.timestamp())]
+    if len(base) < config.min_points or len(after) < 1:
+        return None
+    median, scale = robust_stats(base, config)
+    if len(base) < config.reliable_points:  # a spread from two or three samples means nothing
+        scale = max(scale, config.few_points_floor * abs(median), config.eps)
+    z = np.clip((after - median) / scale, -config.cap, config.cap)
+    mean = float(np.mean(z))
+    peak = float(after[int(np.argmax(np.abs(after - median)))])
+    return MetricScore(
+        s, metric_family(s.name), abs(mean), 1 if mean >= 0 else -1, median, float(np.median(after)), peak
+    )
+
+
+def robust_scores_at(
+    series: Sequence[Series],
+    windows: Sequence[tuple[TimeRange, TimeRange]],
+    config: RobustConfig = RobustConfig(),
+) -> list[list[MetricScore]]:
+    """:func:`robust_scores` for several (baseline, scored window) pairs, reading each series once."""
+    out: list[list[MetricScore]] = [[] for _ in windows]
+    for s in series:
+        ts = np.asarray(s.timestamps, dtype=float)
+        vs = np.asarray(s.values, dtype=float)
+        finite = np.isfinite(vs)
+        ts, vs = ts[finite], vs[finite]
+        for i, (baseline, window) in enumerate(windows):
+            m = _score(s, ts, vs, baseline, window, config)
+            if m is not None:
+                out[i].append(m)
+    for scores in out:
+        scores.sort(key=lambda m: m.score, reverse=True)
+    return out
+
+
 def robust_scores(
     series: Sequence[Series],
     *,
@@ -100,28 +141,4 @@ def robust_scores(
     config: RobustConfig = RobustConfig(),
 ) -> list[MetricScore]:
     """Score each series over [anomaly_start, end) against its baseline; highest first."""
-    out: list[MetricScore] = []
-    for s in series:
-        base = window_values(s, baseline)
-        after = window_values(s, TimeRange(anomaly_start, end))
-        if len(base) < config.min_points or len(after) < 1:
-            continue
-        median, scale = robust_stats(base, config)
-        if len(base) < config.reliable_points:  # a spread from two or three samples means nothing
-            scale = max(scale, config.few_points_floor * abs(median), config.eps)
-        z = np.clip((after - median) / scale, -config.cap, config.cap)
-        mean = float(np.mean(z))
-        peak = float(after[int(np.argmax(np.abs(after - median)))])
-        out.append(
-            MetricScore(
-                s,
-                metric_family(s.name),
-                abs(mean),
-                1 if mean >= 0 else -1,
-                median,
-                float(np.median(after)),
-                peak,
-            )
-        )
-    out.sort(key=lambda m: m.score, reverse=True)
-    return out
+    return robust_scores_at(series, [(baseline, TimeRange(anomaly_start, end))], config)[0]
