@@ -185,6 +185,8 @@ def _usual_metric_tops(
     """Metric family signal -> median, over earlier windows scored exactly like the incident window (same
     baseline and window lengths, stepping back one window length at a time), of its top service's dominance.
     A few earlier windows may hold another incident; the median ignores them."""
+    if window_len <= timedelta(0):
+        return {}
     windows = []
     s = start - window_len
     while s - baseline_len >= window.start:

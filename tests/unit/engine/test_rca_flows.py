@@ -186,3 +186,12 @@ def test_a_slow_database_is_not_a_network_delay_into_the_cache() -> None:
     analysis = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END)
     assert "redis" not in analysis.signals.get("gap", {})
     assert analysis.signals["latency"]["postgres"] > 3
+
+
+def test_no_earlier_windows_when_the_scored_window_is_empty() -> None:
+    """An anomaly start at the very end of the data leaves a scored window of zero length: no earlier windows
+    (stepping back by zero would never end)."""
+    from tracehound.engine.scoring import InvestigationConfig, _usual_metric_tops
+
+    window = TimeRange(T - timedelta(hours=1), T)
+    assert _usual_metric_tops([], window, T, timedelta(minutes=10), timedelta(0), InvestigationConfig()) == {}

@@ -4,12 +4,13 @@ In the spirit of trace-based RCA such as TraceRCA (Li et al., IWQoS 2021), Micro
 the trace side of Nezha (Yu et al., FSE 2023). Three views, each pointing at where a fault *originates* rather
 than where it surfaces:
 
-- **edge gap**: for a caller span whose child span runs in another service, ``caller duration - child
-  duration`` is the time spent on the wire and in the callee's network stack. A network delay injected into a
-  service grows the gap of every edge into it while its own (server-side) spans stay fast, so the gap increase
-  is credited to the callee. Its reference is the *quietest* minute of the recent history (the lowest
-  per-minute median): a delay that was already present just before the incident (an earlier fault that has
-  not ended) must not become the baseline.
+- **edge gap**: for a client span (a span nested in its own service's span) whose child span runs in another
+  service, the client span's time not covered by its children is the time spent on the wire and in the
+  callee's network stack (a server span that parents its callees directly also holds its own processing). A
+  network delay injected into a service grows the gap of every edge into it while its own (server-side) spans
+  stay fast, so the gap increase is credited to the callee. Its reference is the *quietest* minute of the
+  recent history (the lowest per-minute median): a delay that was already present just before the incident (an
+  earlier fault that has not ended) must not become the baseline.
 - **operation latency**: the median duration of each (service, operation) after vs before, as a log ratio, but
   no more than the lower confidence bound of the change in mean log duration (few, heavy-tailed spans make a
   large ratio by chance); a service's score is its most slowed-down operation (CPU starvation, slow code paths).
@@ -132,7 +133,7 @@ def _accumulate(
     # the caller's time not covered by any of its children: with one child (a client span around the call) the
     # time on the wire; with several (a handler calling a database, then a cache) it must not include the other
     # callees' time, or a slow database reads as a network delay into the cache
-    uncovered = {k: _covered(v) for k, v in children.items()}
+    covered = {k: _covered(v) for k, v in children.items()}
     acc = _Acc()
     for s in spans:
         parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
@@ -141,7 +142,7 @@ def _accumulate(
         # that directly parents the callee's span also holds its own service's processing time
         grand = by_id.get((s.trace_id, parent.parent_id)) if parent is not None and parent.parent_id else None
         client = parent is not None and grand is not None and grand.service == parent.service
-        gap = parent.duration_ms - uncovered[(s.trace_id, parent.span_id)] if parent is not None else 0.0
+        gap = parent.duration_ms - covered[(s.trace_id, parent.span_id)] if parent is not None else 0.0
         if remote and client and parent is not None and history.start <= s.start < history.end:
             acc.hist_g[(parent.service, s.service)][int(s.start.timestamp() // bucket)].append(gap)
         phase = _phase(s, baseline, anomaly_start, end)
