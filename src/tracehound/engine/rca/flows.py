@@ -57,7 +57,7 @@ class FlowChange:
     before_n: int
     after_with: int
     after_n: int
-    score: float  # binomial z of the change in share (>= 0)
+    score: float  # two-proportion z of the change in share (>= 0)
 
     @property
     def vanished(self) -> bool:
