@@ -355,6 +355,14 @@ def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...
             key=lambda e: (e.after_error - e.before_error, e.after_p95 / max(e.before_p95, 1e-9)),
             reverse=True,
         )
+        # the root's own calls, when several of them are delayed alike (the delay is on the caller's side)
+        outgoing = sorted(
+            (e for e in sc.traces.edges if e.caller == root and e.callee != root and e.gap_score >= ANOMALOUS),
+            key=lambda e: e.gap_score,
+            reverse=True,
+        )
+        if len(outgoing) >= 2:
+            edges = outgoing[:2] + edges
         for e in edges[:2]:
             out.append(
                 Evidence(

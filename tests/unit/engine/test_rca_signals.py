@@ -44,6 +44,36 @@ def test_network_delay_grows_the_gap_of_edges_into_the_callee() -> None:
     assert edge.after_gap - edge.before_gap == 500.0
 
 
+def _fan_out(i: int, start: datetime, *, db_delay_ms: float = 0.0, api_stall_ms: float = 0.0) -> list[Span]:
+    """api -> db and api -> cache, each call in its own client span: a delay into db grows one edge's gap; a
+    stalled api (starved of CPU) answers both calls late, so both edges' gaps grow."""
+    tid = f"f{i}"
+    db_client = Span(tid, "c1", "s1", "api", "SELECT", start, 5.0 + db_delay_ms + api_stall_ms)
+    db = Span(tid, "d1", "c1", "db", "SELECT", start, 4.0)
+    cache_client = Span(tid, "c2", "s1", "api", "GET", start, 2.0 + api_stall_ms)
+    cache = Span(tid, "d2", "c2", "cache", "GET", start, 1.0)
+    api = Span(tid, "s1", None, "api", "/items", start, 10.0 + db_delay_ms + 2 * api_stall_ms)
+    return [api, db_client, db, cache_client, cache]
+
+
+def _fan_out_spans(**fault: float) -> list[Span]:
+    out: list[Span] = []
+    for i in range(40):
+        out += _fan_out(i, T - timedelta(seconds=110 - i * 2))
+    for i in range(60):
+        out += _fan_out(100 + i, T + timedelta(seconds=1 + i * 2), **fault)
+    return out
+
+
+def test_a_delay_common_to_one_callers_calls_is_the_callers() -> None:
+    delayed = analyze_traces(_fan_out_spans(db_delay_ms=50.0), baseline=BASE, anomaly_start=T, end=END)
+    assert delayed.signals["gap"] == {"db": delayed.services["db"].gap} and delayed.services["db"].gap > 3
+    stalled = analyze_traces(_fan_out_spans(api_stall_ms=50.0), baseline=BASE, anomaly_start=T, end=END)
+    gap = stalled.signals["gap"]
+    assert set(gap) == {"api"} and gap["api"] > 3  # not a separate network fault in db and in cache
+    assert {e.callee for e in stalled.edges if e.gap_score > 3} == {"db", "cache"}
+
+
 def test_slow_operations_point_at_the_slowed_service() -> None:
     analysis = analyze_traces(_spans(slow_api=4.0), baseline=BASE, anomaly_start=T, end=END)
     latency = analysis.signals["latency"]

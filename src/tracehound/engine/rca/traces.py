@@ -40,6 +40,9 @@ class TraceConfig:
     latency_offset_ms: float = 0.5  # added to both medians of the latency ratio (guards ~0 ms spans)
     latency_confidence: float = 2.0  # standard errors below the mean log-duration change an operation must clear
     bucket_seconds: float = 60.0  # history is cut into buckets of this size for the quietest-minute reference
+    # an edge gap this many baseline IQRs up is a delayed edge; when the calls of one caller to two or more
+    # different callees are delayed, the caller is the common factor (its CPU, its network) and takes the blame
+    delayed_gap: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +242,25 @@ def _op_latency(acc: _Acc, service: str, config: TraceConfig) -> tuple[float, st
     return best
 
 
+def _common_delays(edges: Sequence[EdgeStats], config: TraceConfig) -> dict[str, float]:
+    """Caller -> the largest gap rise of its calls, for callers whose calls to two or more different callees are
+    delayed. A network delay into one service delays the calls into it, from whichever caller; a caller starved of
+    CPU, or whose own network is slow, delays its calls to every callee it waits on. One cause in the caller
+    explains what would otherwise take a separate fault in each callee."""
+    delayed: dict[str, list[float]] = defaultdict(list)
+    for e in edges:
+        if e.gap_score >= config.delayed_gap and e.caller != e.callee:
+            delayed[e.caller].append(e.gap_score)
+    return {c: max(v) for c, v in delayed.items() if len(v) >= 2}
+
+
 def _services(acc: _Acc, edges: Sequence[EdgeStats], config: TraceConfig) -> dict[str, ServiceTraceStats]:
     out = {}
-    gaps: dict[str, float] = defaultdict(float)
+    common = _common_delays(edges, config)
+    gaps: dict[str, float] = defaultdict(float, common)
     for e in edges:
-        gaps[e.callee] = max(gaps[e.callee], e.gap_score)
+        if e.caller not in common:  # a common delay of the caller's calls is the caller's, not each callee's
+            gaps[e.callee] = max(gaps[e.callee], e.gap_score)
     for service in sorted({s for s, _, _ in acc.op_d}):
         b, a = acc.own_e.get((service, 0), []), acc.own_e.get((service, 1), [])
         if len(b) < config.min_spans or len(a) < config.min_spans:
