@@ -74,6 +74,20 @@ def test_a_delay_common_to_one_callers_calls_is_the_callers() -> None:
     assert {e.callee for e in stalled.edges if e.gap_score > 3} == {"db", "cache"}
 
 
+def test_the_gap_needs_no_recent_baseline_when_the_history_has_a_quiet_minute() -> None:
+    """Exported trace minutes can be sparse: nothing in the minutes just before the start, spans 10 minutes
+    earlier. The service's own latency cannot be compared, but the delay into it can."""
+    spans: list[Span] = []
+    for i in range(40):
+        spans += _trace(i, T - timedelta(minutes=10, seconds=-i))
+    for i in range(60):
+        spans += _trace(100 + i, T + timedelta(seconds=1 + i * 2), db_delay_ms=500.0)
+    history = TimeRange(T - timedelta(minutes=20), T)
+    analysis = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END, history=history)
+    assert analysis.signals["gap"]["db"] > 100
+    assert "latency" not in analysis.signals and analysis.services["db"].latency == 0.0
+
+
 def test_slow_operations_point_at_the_slowed_service() -> None:
     analysis = analyze_traces(_spans(slow_api=4.0), baseline=BASE, anomaly_start=T, end=END)
     latency = analysis.signals["latency"]

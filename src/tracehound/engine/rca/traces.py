@@ -263,7 +263,13 @@ def _services(acc: _Acc, edges: Sequence[EdgeStats], config: TraceConfig) -> dic
             gaps[e.callee] = max(gaps[e.callee], e.gap_score)
     for service in sorted({s for s, _, _ in acc.op_d}):
         b, a = acc.own_e.get((service, 0), []), acc.own_e.get((service, 1), [])
-        if len(b) < config.min_spans or len(a) < config.min_spans:
+        if len(a) < config.min_spans:
+            continue
+        if len(b) < config.min_spans:
+            # no recent baseline of the service's own spans (exported trace minutes can be sparse): its latency
+            # and errors cannot be compared, but the gap of its edges has the quietest minute of the history
+            if gaps.get(service, 0.0) > 0:
+                out[service] = ServiceTraceStats(service, 0.0, 0.0, 0.0, 0.0, 0.0, gap=gaps[service])
             continue
         latency, op, mb, ma = _op_latency(acc, service, config)
         be, ae = sum(b) / len(b), sum(a) / len(a)
