@@ -233,7 +233,9 @@ def score_services(
     log_sig = log_signals(data.logs, baseline=e_base, anomaly_start=start, end=e_end) if data.logs else {}
     history = TimeRange(max(window.start, start - config.event_lookback), start)
     traces = (
-        analyze_traces(data.spans, baseline=e_base, anomaly_start=start, end=e_end, history=history)
+        analyze_traces(
+            data.spans, baseline=e_base, anomaly_start=start, end=e_end, history=history, reference=data.reference_spans
+        )
         if data.spans
         else None
     )

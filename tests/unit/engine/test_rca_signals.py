@@ -88,6 +88,39 @@ def test_the_gap_needs_no_recent_baseline_when_the_history_has_a_quiet_minute() 
     assert "latency" not in analysis.signals and analysis.services["db"].latency == 0.0
 
 
+def test_an_earlier_delay_in_the_history_does_not_hide_the_next_one() -> None:
+    """Network delays injected one after another: the history holds the previous one. The rise is counted from
+    the quietest minute and in units of that minute's own spread, not the spread of the whole mixed history."""
+    spans: list[Span] = []
+    for i in range(60):  # 20 to 10 minutes before: healthy
+        spans += _trace(i, T - timedelta(minutes=20) + timedelta(seconds=10 * i))
+    for i in range(42):  # 10 to 3 minutes before: an earlier delay into db, then no spans exported
+        spans += _trace(100 + i, T - timedelta(minutes=10) + timedelta(seconds=10 * i), db_delay_ms=1000.0)
+    for i in range(60):
+        spans += _trace(200 + i, T + timedelta(seconds=1 + i * 2), db_delay_ms=1000.0)
+    history = TimeRange(T - timedelta(minutes=20), T)
+    analysis = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END, history=history)
+    edge = next(e for e in analysis.edges if e.callee == "db")
+    assert edge.before_gap == 2.0 and edge.after_gap == 1002.0
+    assert analysis.signals["gap"]["db"] > 100  # was 1000 ms / a 1000 ms spread = 1: noise
+
+
+def test_a_healthy_reference_is_a_quiet_minute_for_the_gap() -> None:
+    """The delay began before the history starts; a healthy reference stretch (an hour earlier) shows the edge's
+    normal gap."""
+    spans: list[Span] = []
+    for i in range(120):
+        spans += _trace(i, T - timedelta(minutes=20) + timedelta(seconds=10 * i), db_delay_ms=1000.0)
+    for i in range(60):
+        spans += _trace(200 + i, T + timedelta(seconds=1 + i * 2), db_delay_ms=1000.0)
+    reference = [s for i in range(30) for s in _trace(500 + i, T - timedelta(hours=1) + timedelta(seconds=10 * i))]
+    history = TimeRange(T - timedelta(minutes=20), T)
+    without = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END, history=history)
+    assert "gap" not in without.signals  # delayed all along: no change to see
+    with_ref = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END, history=history, reference=reference)
+    assert with_ref.signals["gap"]["db"] > 100
+
+
 def test_slow_operations_point_at_the_slowed_service() -> None:
     analysis = analyze_traces(_spans(slow_api=4.0), baseline=BASE, anomaly_start=T, end=END)
     latency = analysis.signals["latency"]

@@ -9,8 +9,10 @@ than where it surfaces:
   callee's network stack (a server span that parents its callees directly also holds its own processing). A
   network delay injected into a service grows the gap of every edge into it while its own (server-side) spans
   stay fast, so the gap increase is credited to the callee. Its reference is the *quietest* minute of the
-  recent history (the lowest per-minute median): a delay that was already present just before the incident (an
-  earlier fault that has not ended) must not become the baseline.
+  recent history or of a healthy reference stretch (the lowest per-minute median), and the rise is counted in
+  units of that minute's own spread: a delay that was already present just before the incident (an earlier
+  fault that has not ended) must become neither the baseline nor its spread. When one caller's calls to two or
+  more callees are delayed, the caller is the common cause (its CPU, its network) and takes the blame.
 - **operation latency**: the median duration of each (service, operation) after vs before, as a log ratio, but
   no more than the lower confidence bound of the change in mean log duration (few, heavy-tailed spans make a
   large ratio by chance); a service's score is its most slowed-down operation (CPU starvation, slow code paths).
@@ -26,7 +28,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -169,6 +171,7 @@ def analyze_traces(
     anomaly_start: datetime,
     end: datetime,
     history: TimeRange | None = None,
+    reference: Sequence[Span] = (),
     config: TraceConfig = TraceConfig(),
 ) -> TraceAnalysis:
     """Edge and service statistics of ``spans`` in ``baseline`` vs ``[anomaly_start, end)``.
@@ -177,6 +180,15 @@ def analyze_traces(
     each edge gap is looked for."""
     hist = history or baseline
     acc = _accumulate(spans, baseline, anomaly_start, end, hist, config.bucket_seconds)
+    if reference:
+        # healthy reference stretches: their minutes are candidates for the quietest minute of each edge gap
+        lo = min(s.start for s in reference)
+        hi = max(s.start for s in reference)
+        whole = TimeRange(lo, hi + timedelta(seconds=1))
+        ref_acc = _accumulate(reference, TimeRange(lo, lo), hi, hi, whole, config.bucket_seconds)
+        for edge, buckets in ref_acc.hist_g.items():
+            for b, gaps in buckets.items():
+                acc.hist_g[edge][b].extend(gaps)
     edges = _edges(acc, config)
     services = _services(acc, edges, config)
     signals = {
@@ -192,13 +204,18 @@ def _edges(acc: _Acc, config: TraceConfig) -> tuple[EdgeStats, ...]:
     for caller, callee in sorted({(a, b) for a, b, _ in acc.edge_d}):
         b, a = acc.edge_d.get((caller, callee, 0), []), acc.edge_d.get((caller, callee, 1), [])
         hist = acc.hist_g.get((caller, callee), {})
-        quiet = [_p(v, 50) for v in hist.values() if len(v) >= config.min_spans]
+        gb, ga = acc.edge_g.get((caller, callee, 0), []), acc.edge_g[(caller, callee, 1)]
+        # the rise is measured from the quietest stretch (the recent baseline, a minute of the history or of a
+        # healthy reference) and in units of that stretch's own spread: a history that holds an earlier delay
+        # has a wide spread that would make a second delay of the same size look like noise
+        quiet = [v for v in hist.values() if len(v) >= config.min_spans]
+        if len(gb) >= config.min_spans:
+            quiet.append(gb)
         if len(a) < config.min_spans or (len(b) < config.min_spans and not quiet):
             continue  # no reference: neither a recent baseline nor a quiet minute of history
-        gb, ga = acc.edge_g.get((caller, callee, 0), []), acc.edge_g[(caller, callee, 1)]
-        ref = gb if len(gb) >= config.min_spans else [g for v in hist.values() for g in v]
-        iqr = _p(ref, 75) - _p(ref, 25)
-        rise = max(0.0, _p(ga, 50) - min([_p(ref, 50), *quiet]))
+        ref = min(quiet, key=lambda v: _p(v, 50)) if quiet else []
+        level, iqr = _p(ref, 50), _p(ref, 75) - _p(ref, 25)
+        rise = max(0.0, _p(ga, 50) - level) if ref else 0.0  # a gap with nothing to compare it to is no rise
         be, ae = acc.edge_e.get((caller, callee, 0), []), acc.edge_e[(caller, callee, 1)]
         out.append(
             EdgeStats(
