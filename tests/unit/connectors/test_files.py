@@ -139,3 +139,26 @@ def test_generic_separate_normal_and_anomalous_metric_files_are_merged(tmp_path:
     cart = series[("cart", "cpu")]
     assert len(cart.values) == 40 and cart.values[:2] == (0.0, 1.0) and cart.values[-1] == 39.0
     assert all(b - a == 1.0 for a, b in zip(cart.timestamps, cart.timestamps[1:], strict=False))
+
+
+def test_generic_reference_stretches_are_declared_and_cut_at_the_horizon(tmp_path: Path) -> None:
+    _write_case(tmp_path, wide=False)
+    stretches = [
+        {"start": (T0 - timedelta(hours=2)).isoformat(), "end": (T0 - timedelta(hours=1)).isoformat()},
+        {"from": (T0 - timedelta(minutes=10)).isoformat(), "to": (T0 + timedelta(minutes=10)).isoformat()},
+        {"start": (T0 + timedelta(hours=1)).isoformat(), "end": (T0 + timedelta(hours=2)).isoformat()},
+    ]
+    (tmp_path / "reference.json").write_text(json.dumps(stretches))
+    assert build_files_sources(FilesConfig(path=str(tmp_path))).reference == (
+        TimeRange(T0 - timedelta(hours=2), T0 - timedelta(hours=1)),
+        TimeRange(T0 - timedelta(minutes=10), T0 + timedelta(minutes=10)),
+        TimeRange(T0 + timedelta(hours=1), T0 + timedelta(hours=2)),
+    )
+    cut = generic.build_generic_sources(tmp_path, horizon=T0)  # a case sees nothing after its horizon
+    assert cut.reference == (
+        TimeRange(T0 - timedelta(hours=2), T0 - timedelta(hours=1)),
+        TimeRange(T0 - timedelta(minutes=10), T0),
+    )
+    (tmp_path / "reference.json").write_text(json.dumps([{"start": T0.isoformat(), "end": T0.isoformat()}]))
+    with pytest.raises(ValueError, match="must end after it starts"):
+        generic.build_generic_sources(tmp_path)

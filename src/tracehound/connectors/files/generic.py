@@ -11,6 +11,7 @@ One case (or one stretch of telemetry) is a folder holding any of::
                                               duration_ms | duration_us | end[, error]
     changes.json       [{"ts": ..., "service": ..., "kind": "deploy|config|flag|scale|other", "description": ...}]
     call_graph.csv | call_graph.json          caller, callee (also accepted: source, target)
+    reference.json     [{"start": ..., "end": ...}]: stretches of the data known to be healthy (fault-free)
 
 Timestamps are epoch numbers (s, ms, µs or ns: told apart by magnitude) or ISO-8601 (naive = UTC); any
 sampling step works. A labelled dataset adds ``cases.csv`` (or ``cases.json``) at the top with ``case_id``,
@@ -212,6 +213,22 @@ def load_call_graph(path: Path) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(edges))
 
 
+def load_reference(path: Path) -> tuple[TimeRange, ...]:
+    """Healthy stretches declared by the dataset (``start``/``end`` or ``from``/``to``), sorted; an empty or
+    inverted stretch is an error a converter should see, not something to skip silently."""
+    out = []
+    for r in read_records(path):
+        start = utc(parse_epoch(_get(r, "start", "from")))
+        end = utc(parse_epoch(_get(r, "end", "to")))
+        if end <= start:
+            raise ValueError(
+                f"{path.name}: a reference stretch must end after it starts "
+                f"(start {start:%Y-%m-%dT%H:%M:%SZ}, end {end:%Y-%m-%dT%H:%M:%SZ})"
+            )
+        out.append(TimeRange(start, end))
+    return tuple(sorted(out, key=lambda t: t.start))
+
+
 def cases(root: Path) -> list[GenericCase]:
     index = find(root, "cases", ("csv", "json", "jsonl"))
     if index is None:
@@ -268,6 +285,13 @@ def build_generic_sources(
     log_path = _file(folder, top, "logs", ("csv", "jsonl", "json"))
     metric_paths = _metric_files(folder, top)
     change_path = _file(folder, top, "changes", ("json", "jsonl", "csv"))
+    ref_path = _file(folder, top, "reference", ("json", "jsonl", "csv"))
+    # a stretch is usable up to the horizon (a case sees nothing after it)
+    reference = tuple(
+        TimeRange(r.start, min(r.end, horizon) if horizon is not None else r.end)
+        for r in (load_reference(ref_path) if ref_path else ())
+        if horizon is None or r.start < horizon
+    )
     known = tuple(sorted({s for e in graph for s in e}))
     spans: list[Span] | None = None
     logs: list[LogRecord] | None = None
@@ -290,6 +314,7 @@ def build_generic_sources(
         traces=FileTraces("files", read_spans, h) if span_path else None,
         changes=FileChanges("files", load_changes(change_path), h) if change_path else None,
         call_graph=graph,
+        reference=reference,
     )
 
 
