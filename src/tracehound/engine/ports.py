@@ -60,7 +60,8 @@ class Sources:
     changes: ChangeSource | None = None
     call_graph: tuple[tuple[str, str], ...] = ()  # static (caller, callee) edges, if known
     # stretches known to be healthy (e.g. a dataset's fault-free period): the engine also learns the usual shape
-    # of requests from the logs and spans there, when they do not overlap the investigation's own windows
+    # of requests and each call edge's usual time on the wire from the logs and spans there, when they do not
+    # overlap the investigation's own windows
     reference: tuple[TimeRange, ...] = ()
 
     @property

@@ -38,6 +38,7 @@ FAMILIES = {
 }
 BASELINE_BEFORE = timedelta(minutes=10)
 BASELINE_AFTER = timedelta(minutes=3)
+CASE_AFTER = timedelta(minutes=10)  # a generic case sees its data up to this long after the injection
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,10 @@ def load_cases(path: Path, layout: Layout, *, limit_to: Sequence[str] = ()) -> l
                     g.fault_type,
                     g.service,
                     g.inject_time,
-                    g.inject_time + timedelta(minutes=10),
-                    lambda g=g: generic.build_generic_sources(g.folder, root=path),  # type: ignore[misc]
+                    g.inject_time + CASE_AFTER,
+                    lambda g=g: generic.build_generic_sources(  # type: ignore[misc]
+                        g.folder, root=path, horizon=g.inject_time + CASE_AFTER
+                    ),
                 )
             )
     if limit_to:
