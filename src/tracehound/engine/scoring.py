@@ -15,7 +15,7 @@ import numpy as np
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, find_anomaly_start
 from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores, top_dominance
-from tracehound.engine.rca.flows import FlowChange, flow_changes, flow_scores
+from tracehound.engine.rca.flows import FlowChange, analyze_flows, flow_scores, without_healed_callees
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
 from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores, robust_scores_at
@@ -232,21 +232,29 @@ def score_services(
     logs = log_anomalies(data.logs, baseline=e_base, anomaly_start=start, end=e_end)
     log_sig = log_signals(data.logs, baseline=e_base, anomaly_start=start, end=e_end) if data.logs else {}
     history = TimeRange(max(window.start, start - config.event_lookback), start)
-    traces = (
-        analyze_traces(
-            data.spans, baseline=e_base, anomaly_start=start, end=e_end, history=history, reference=data.reference_spans
-        )
-        if data.spans
-        else None
-    )
-    graph = build_call_graph(data.spans, sources.call_graph)
-    flows = flow_changes(
+    shapes = analyze_flows(
         [*data.reference_logs, *data.logs],
         [*data.reference_spans, *data.spans],
         baseline=[e_base, *data.reference],
         anomaly_start=start,
         end=e_end,
     )
+    flows = shapes.changes
+    traces = (
+        analyze_traces(
+            data.spans,
+            baseline=e_base,
+            anomaly_start=start,
+            end=e_end,
+            history=history,
+            reference=data.reference_spans,
+            skip_ops=shapes.recovered_ops,
+        )
+        if data.spans
+        else None
+    )
+    graph = build_call_graph(data.spans, sources.call_graph)
+    flows = without_healed_callees(flows, shapes.recovered, graph)
     signals = _signals(metrics, traces, log_sig, flows)
     if not any(signals.values()):  # nothing else to go on: accept a two-sample baseline (relative changes only)
         metrics = robust_scores(

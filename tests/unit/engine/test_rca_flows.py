@@ -11,7 +11,14 @@ from tracehound.connectors.files.nezha import reference_minutes
 from tracehound.engine.investigate import investigate
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.combine import combine
-from tracehound.engine.rca.flows import LOCATION, flow_changes, flow_scores
+from tracehound.engine.rca.flows import (
+    LOCATION,
+    FlowChange,
+    analyze_flows,
+    flow_changes,
+    flow_scores,
+    without_healed_callees,
+)
 from tracehound.engine.rca.traces import analyze_traces
 from tracehound.engine.types import Incident, LogRecord, Span, TimeRange
 
@@ -195,3 +202,53 @@ def test_no_earlier_windows_when_the_scored_window_is_empty() -> None:
 
     window = TimeRange(T - timedelta(hours=1), T)
     assert _usual_metric_tops([], window, T, timedelta(minutes=10), timedelta(0), InvestigationConfig()) == {}
+
+
+def _failing_then_healed(i: int, start: datetime, *, failing: bool) -> tuple[list[Span], list[LogRecord]]:
+    """travel -> seat. While seat was broken, travel's handler failed fast with an error log; healed, it calls
+    seat and takes its normal (slower) path."""
+    tid = f"h{i:04d}"
+    spans = [Span(tid, "a", None, "travel", "/trips/left", start, 8.0 if failing else 120.0)]
+    spans.append(Span(tid, "b", "a", "travel", "TravelController.query", start, 5.0 if failing else 110.0))
+    logs = [LogRecord(start, "travel", "INFO", f"12:00:00.000 INFO t.s.TravelServiceImpl#40 query {i}", tid)]
+    if failing:
+        logs.append(LogRecord(start, "travel", "ERROR", f"12:00:00.001 ERROR t.c.ErrorHandler#12 failed {i}", tid))
+    else:
+        spans.append(Span(tid, "c", "b", "travel", "HTTP POST", start, 100.0))
+        spans.append(Span(tid, "d", "c", "seat", "/seats/left", start, 90.0))
+        logs.append(LogRecord(start, "travel", "INFO", f"12:00:00.002 INFO t.s.TravelServiceImpl#66 left {i}", tid))
+    return spans, logs
+
+
+def test_an_endpoint_that_recovers_is_not_a_new_fault() -> None:
+    spans: list[Span] = []
+    logs: list[LogRecord] = []
+    for i in range(200):  # before: every request failed; after: none does
+        before = i < 100
+        at = T - timedelta(seconds=100 - i) if before else T + timedelta(seconds=i - 99)
+        s, lg = _failing_then_healed(i, at, failing=before)
+        spans, logs = spans + s, logs + lg
+    shapes = analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END)
+    assert shapes.recovered == {("travel", "/trips/left")}
+    assert not [c for c in shapes.changes if c.service == "travel"]  # the error path vanishing is no fault
+    # its operations got slower as they went back to doing the whole work: not a slowdown to blame travel for
+    assert ("travel", "TravelController.query") in shapes.recovered_ops
+    latency = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END, skip_ops=shapes.recovered_ops)
+    unskipped = analyze_traces(spans, baseline=BASE, anomaly_start=T, end=END)
+    assert unskipped.signals["latency"]["travel"] > 3 and "travel" not in latency.signals.get("latency", {})
+    # the same change the other way round (healthy, then failing) is reported
+    flipped = [replace(s, start=T + (T - s.start)) for s in spans]
+    flipped_logs = [replace(r, ts=T + (T - r.ts)) for r in logs]
+    fault = analyze_flows(flipped_logs, flipped, baseline=[BASE], anomaly_start=T, end=END)
+    assert not fault.recovered and fault.changes[0].service == "travel" and fault.changes[0].score > 5
+
+
+def test_the_callees_of_a_recovered_caller_are_not_blamed_for_their_new_requests() -> None:
+    changes = [
+        FlowChange("seat", "/seats/left", "log s.s.SeatServiceImpl#154", 0, 21, 17, 30, 4.2),
+        FlowChange("route", "/routes/byIds", "log r.c.RouteController#53", 29, 29, 1, 59, 9.1),
+    ]
+    graph = {"travel": {"seat"}, "gateway": {"travel", "route"}}
+    kept = without_healed_callees(changes, {("travel", "/trips/left")}, graph)
+    assert [c.service for c in kept] == ["route"]  # seat is asked again by a healed travel; route changed itself
+    assert without_healed_callees(changes, set(), graph) == changes

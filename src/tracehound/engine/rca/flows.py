@@ -19,6 +19,10 @@ ESEC/FSE 2023), reduced to what a service's own requests show:
 Comparing shares *within an endpoint* makes the statistic indifferent to the workload mix (which endpoints are
 called, how often), the usual source of false alarms of log-count methods. Steps that repeat a data-dependent
 number of times count once per request.
+
+An endpoint whose share of failing requests (an error span or an error-level log line) *falls* clearly has
+recovered from an earlier fault, often one of its callees': its changed steps say the failure ended, not that
+one began, and are not reported.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +50,8 @@ LOCATION = re.compile(
 class FlowConfig:
     min_requests: int = 5  # of the endpoint, on both sides
     prior: float = 0.5  # pseudo-count of the pooled share (keeps its variance above zero)
+    recovered_z: float = 3.0  # a fall of the failing share by this many z means the endpoint recovered
+    error_levels: tuple[str, ...] = ("ERROR", "FATAL", "CRITICAL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ class FlowChange:
 class _Shapes:
     requests: Counter[tuple[str, str]]  # (service, endpoint) -> requests
     steps: Counter[tuple[str, str, str]]  # (service, endpoint, step) -> requests that went through it
+    failing: Counter[tuple[str, str]]  # (service, endpoint) -> requests with an error span or error log line
 
 
 def _log_step(record: LogRecord, miner: TemplateMiner, templates: dict[int, str]) -> str:
@@ -81,29 +88,55 @@ def _log_step(record: LogRecord, miner: TemplateMiner, templates: dict[int, str]
 
 
 def _shapes(
-    logs: Iterable[LogRecord], spans: Iterable[Span], miner: TemplateMiner, templates: dict[int, str]
+    logs: Iterable[LogRecord],
+    spans: Iterable[Span],
+    miner: TemplateMiner,
+    templates: dict[int, str],
+    config: FlowConfig,
 ) -> _Shapes:
     steps: dict[tuple[str, str], set[str]] = defaultdict(set)
     first: dict[tuple[str, str], tuple[datetime, str]] = {}
+    failed: set[tuple[str, str]] = set()
     for s in spans:
         key = (s.trace_id, s.service)
         steps[key].add(f"span {s.operation}")
+        if s.error:
+            failed.add(key)
         if key not in first or s.start < first[key][0]:
             first[key] = (s.start, s.operation)
     for r in logs:
         if r.trace_id:
-            steps[(r.trace_id, r.service)].add(_log_step(r, miner, templates))
-    out = _Shapes(Counter(), Counter())
+            key = (r.trace_id, r.service)
+            steps[key].add(_log_step(r, miner, templates))
+            if r.level.upper() in config.error_levels:
+                failed.add(key)
+    out = _Shapes(Counter(), Counter(), Counter())
     for key, visited in steps.items():
         group = (key[1], first[key][1] if key in first else "")
         out.requests[group] += 1
+        out.failing[group] += key in failed
         for step in visited:
             out.steps[(*group, step)] += 1
     return out
 
 
+def _z(kb: int, nb: int, ka: int, na: int, prior: float) -> float:
+    """Two-proportion z of ka/na against kb/nb (signed: positive when the share rose)."""
+    pooled = (kb + ka + prior) / (nb + na + 2 * prior)
+    return (ka / na - kb / nb) / math.sqrt(pooled * (1 - pooled) * (1 / nb + 1 / na))
+
+
 def _within(ts: datetime, ranges: Sequence[TimeRange]) -> bool:
     return any(r.start <= ts < r.end for r in ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowAnalysis:
+    changes: list[FlowChange]
+    # (service, span operation) seen only in requests of recovered endpoints: such an operation often gets
+    # slower as it recovers (it does the whole work again instead of failing fast), which is no fault either
+    recovered_ops: frozenset[tuple[str, str]]
+    recovered: frozenset[tuple[str, str]] = frozenset()  # (service, endpoint) that recovered
 
 
 def flow_changes(
@@ -119,30 +152,76 @@ def flow_changes(
 
     ``baseline``: the stretches to learn the usual shapes from (the minutes before the start, and any reference
     stretch known to be healthy). Records outside them and outside ``[anomaly_start, end)`` are ignored."""
+    return analyze_flows(logs, spans, baseline=baseline, anomaly_start=anomaly_start, end=end, config=config).changes
+
+
+def analyze_flows(
+    logs: Sequence[LogRecord],
+    spans: Sequence[Span],
+    *,
+    baseline: Sequence[TimeRange],
+    anomaly_start: datetime,
+    end: datetime,
+    config: FlowConfig = FlowConfig(),
+) -> FlowAnalysis:
+    """:func:`flow_changes` and the span operations of the endpoints that recovered."""
     miner = make_miner()
     templates: dict[int, str] = {}
     after = [TimeRange(anomaly_start, end)]
     before = _shapes(
-        (r for r in logs if _within(r.ts, baseline)), (s for s in spans if _within(s.start, baseline)), miner, templates
+        (r for r in logs if _within(r.ts, baseline)),
+        (s for s in spans if _within(s.start, baseline)),
+        miner,
+        templates,
+        config,
     )
     now = _shapes(
-        (r for r in logs if _within(r.ts, after)), (s for s in spans if _within(s.start, after)), miner, templates
+        (r for r in logs if _within(r.ts, after)),
+        (s for s in spans if _within(s.start, after)),
+        miner,
+        templates,
+        config,
     )
+    recovered = {
+        g
+        for g in set(now.requests) & set(before.requests)
+        if min(now.requests[g], before.requests[g]) >= config.min_requests
+        and _z(before.failing[g], before.requests[g], now.failing[g], now.requests[g], config.prior)
+        <= -config.recovered_z
+    }
+    ops: dict[tuple[str, str], bool] = {}  # (service, operation) -> only in recovered endpoints
+    for service, endpoint, step in (*before.steps, *now.steps):
+        if step.startswith("span "):
+            key = (service, step[5:])
+            ops[key] = ops.get(key, True) and (service, endpoint) in recovered
     out = []
     for service, endpoint, step in set(now.steps) | set(before.steps):
-        na, nb = now.requests[(service, endpoint)], before.requests[(service, endpoint)]
+        group = (service, endpoint)
+        na, nb = now.requests[group], before.requests[group]
         if na < config.min_requests or nb < config.min_requests:
             continue
+        if group in recovered:
+            continue  # its changes tell of a failure that ended
         kb, ka = before.steps[(service, endpoint, step)], now.steps[(service, endpoint, step)]
         # two-proportion z: a baseline of five requests is as uncertain as five requests after
-        pooled = (kb + ka + config.prior) / (nb + na + 2 * config.prior)
-        z = abs(ka / na - kb / nb) / math.sqrt(pooled * (1 - pooled) * (1 / nb + 1 / na))
+        z = abs(_z(kb, nb, ka, na, config.prior))
         label = step
         if step.startswith("log #"):
             label = f"log {templates.get(int(step[5:]), step[4:])}"
         out.append(FlowChange(service, endpoint, label, kb, nb, ka, na, z))
     out.sort(key=lambda c: (-c.score, c.service, c.endpoint, c.step))
-    return out
+    return FlowAnalysis(out, frozenset(k for k, only in ops.items() if only), frozenset(recovered))
+
+
+def without_healed_callees(
+    changes: Sequence[FlowChange], recovered: Iterable[tuple[str, str]], graph: Mapping[str, Iterable[str]]
+) -> list[FlowChange]:
+    """``changes`` less those of the callees of a service with a recovered endpoint: once a caller stops failing
+    it calls its dependencies again, and what they are asked changes with it (new paths in the callee are the
+    caller's recovery, not a fault of the callee)."""
+    healed = {service for service, _ in recovered}
+    callees = {c for s in healed for c in graph.get(s, ())}
+    return [c for c in changes if c.service not in callees]
 
 
 def flow_scores(changes: Sequence[FlowChange]) -> dict[str, float]:

@@ -172,6 +172,7 @@ def analyze_traces(
     end: datetime,
     history: TimeRange | None = None,
     reference: Sequence[Span] = (),
+    skip_ops: frozenset[tuple[str, str]] = frozenset(),
     config: TraceConfig = TraceConfig(),
 ) -> TraceAnalysis:
     """Edge and service statistics of ``spans`` in ``baseline`` vs ``[anomaly_start, end)``.
@@ -190,7 +191,7 @@ def analyze_traces(
             for b, gaps in buckets.items():
                 acc.hist_g[edge][b].extend(gaps)
     edges = _edges(acc, config)
-    services = _services(acc, edges, config)
+    services = _services(acc, edges, config, skip_ops)
     signals = {
         "gap": {s: v.gap for s, v in services.items() if v.gap > 0},
         "latency": {s: v.latency for s, v in services.items() if v.latency > 0},
@@ -237,11 +238,14 @@ def _edges(acc: _Acc, config: TraceConfig) -> tuple[EdgeStats, ...]:
     return tuple(out)
 
 
-def _op_latency(acc: _Acc, service: str, config: TraceConfig) -> tuple[float, str, float, float]:
-    """(log2 ratio, operation, before median, after median) of the service's most slowed-down operation."""
+def _op_latency(
+    acc: _Acc, service: str, config: TraceConfig, skip_ops: frozenset[tuple[str, str]]
+) -> tuple[float, str, float, float]:
+    """(log2 ratio, operation, before median, after median) of the service's most slowed-down operation (other
+    than ``skip_ops``: operations of endpoints that recovered, see :mod:`tracehound.engine.rca.flows`)."""
     best = (0.0, "", 0.0, 0.0)
     for svc, op, phase in list(acc.op_d):
-        if svc != service or phase != 1:
+        if svc != service or phase != 1 or (svc, op) in skip_ops:
             continue
         b, a = acc.op_d.get((svc, op, 0), []), acc.op_d[(svc, op, 1)]
         if len(b) < config.min_spans or len(a) < config.min_spans:
@@ -271,7 +275,9 @@ def _common_delays(edges: Sequence[EdgeStats], config: TraceConfig) -> dict[str,
     return {c: max(v) for c, v in delayed.items() if len(v) >= 2}
 
 
-def _services(acc: _Acc, edges: Sequence[EdgeStats], config: TraceConfig) -> dict[str, ServiceTraceStats]:
+def _services(
+    acc: _Acc, edges: Sequence[EdgeStats], config: TraceConfig, skip_ops: frozenset[tuple[str, str]]
+) -> dict[str, ServiceTraceStats]:
     out = {}
     common = _common_delays(edges, config)
     gaps: dict[str, float] = defaultdict(float, common)
@@ -288,7 +294,7 @@ def _services(acc: _Acc, edges: Sequence[EdgeStats], config: TraceConfig) -> dic
             if gaps.get(service, 0.0) > 0:
                 out[service] = ServiceTraceStats(service, 0.0, 0.0, 0.0, 0.0, 0.0, gap=gaps[service])
             continue
-        latency, op, mb, ma = _op_latency(acc, service, config)
+        latency, op, mb, ma = _op_latency(acc, service, config, skip_ops)
         be, ae = sum(b) / len(b), sum(a) / len(a)
         errors = max(0.0, ae - be) * 20.0
         out[service] = ServiceTraceStats(
