@@ -136,7 +136,7 @@ class FlowAnalysis:
     # (service, span operation) seen only in requests of recovered endpoints: such an operation often gets
     # slower as it recovers (it does the whole work again instead of failing fast), which is no fault either
     recovered_ops: frozenset[tuple[str, str]]
-    recovered: frozenset[tuple[str, str]] = frozenset()  # (service, endpoint) that recovered
+    recovered: frozenset[tuple[str, str]]  # (service, endpoint) whose share of failing requests fell clearly
 
 
 def flow_changes(
@@ -164,7 +164,8 @@ def analyze_flows(
     end: datetime,
     config: FlowConfig = FlowConfig(),
 ) -> FlowAnalysis:
-    """:func:`flow_changes` and the span operations of the endpoints that recovered."""
+    """:func:`flow_changes` (less the changes of endpoints that recovered), the recovered endpoints and the span
+    operations seen only in their requests."""
     miner = make_miner()
     templates: dict[int, str] = {}
     after = [TimeRange(anomaly_start, end)]

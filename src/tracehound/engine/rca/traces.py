@@ -42,8 +42,9 @@ class TraceConfig:
     latency_offset_ms: float = 0.5  # added to both medians of the latency ratio (guards ~0 ms spans)
     latency_confidence: float = 2.0  # standard errors below the mean log-duration change an operation must clear
     bucket_seconds: float = 60.0  # history is cut into buckets of this size for the quietest-minute reference
-    # an edge gap this many baseline IQRs up is a delayed edge; when the calls of one caller to two or more
-    # different callees are delayed, the caller is the common factor (its CPU, its network) and takes the blame
+    # an edge gap this many IQRs (of its quietest stretch) up is a delayed edge; when the calls of one caller to
+    # two or more different callees are delayed, the caller is the common factor (its CPU, its network) and takes
+    # the blame
     delayed_gap: float = 3.0
 
 
@@ -61,7 +62,7 @@ class EdgeStats:
     after_n: int
     before_gap: float = 0.0  # median caller-minus-callee time (ms)
     after_gap: float = 0.0
-    gap_score: float = 0.0  # gap increase in baseline IQRs (>= 0)
+    gap_score: float = 0.0  # gap increase in IQRs of the quietest stretch (>= 0)
 
 
 @dataclass(frozen=True, slots=True)
