@@ -15,7 +15,6 @@ from tracehound.engine.rca.flows import (
     LOCATION,
     FlowChange,
     analyze_flows,
-    flow_changes,
     flow_scores,
     without_healed_callees,
 )
@@ -69,7 +68,7 @@ def _moved_back(spans: list[Span], logs: list[LogRecord], by: timedelta) -> tupl
 
 def test_a_log_statement_no_longer_reached_points_at_its_service() -> None:
     spans, logs = _data(broken_after=True)
-    changes = flow_changes(logs, spans, baseline=[BASE], anomaly_start=T, end=END)
+    changes = analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END).changes
     top = changes[0]
     assert (top.service, top.endpoint, top.step) == ("price", "/two", "log p.c.PriceController#46")
     assert (top.before_with, top.before_n, top.after_with, top.after_n) == (30, 30, 0, 40)
@@ -80,7 +79,7 @@ def test_a_log_statement_no_longer_reached_points_at_its_service() -> None:
 def test_a_change_in_the_workload_mix_is_not_a_change_in_shape() -> None:
     """90 % of requests now hit /one: log counts per service move a lot, request shapes do not."""
     spans, logs = _data(broken_after=False, mix_after=0.9)
-    changes = flow_changes(logs, spans, baseline=[BASE], anomaly_start=T, end=END)
+    changes = analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END).changes
     assert max((c.score for c in changes), default=0.0) < 1.0
 
 
@@ -93,7 +92,7 @@ def test_steps_are_code_locations_when_lines_name_them() -> None:
 def test_lines_without_a_location_are_grouped_by_template() -> None:
     spans, logs = _data(broken_after=True)
     logs = [LogRecord(r.ts, r.service, r.level, r.message.split("#", 1)[1][3:], r.trace_id) for r in logs]
-    changes = flow_changes(logs, spans, baseline=[BASE], anomaly_start=T, end=END)
+    changes = analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END).changes
     assert changes[0].service == "price" and changes[0].step.startswith("log found")
 
 
@@ -103,8 +102,8 @@ def test_a_healthy_reference_stretch_serves_as_the_baseline() -> None:
     shift = timedelta(hours=1)
     spans, logs = _moved_back(spans, logs, shift)
     reference = TimeRange(BASE.start - shift, BASE.end - shift)
-    assert not flow_changes(logs, spans, baseline=[BASE], anomaly_start=T, end=END)
-    changes = flow_changes(logs, spans, baseline=[BASE, reference], anomaly_start=T, end=END)
+    assert not analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END).changes
+    changes = analyze_flows(logs, spans, baseline=[BASE, reference], anomaly_start=T, end=END).changes
     assert changes[0].service == "price" and changes[0].vanished
 
 

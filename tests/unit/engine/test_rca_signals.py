@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -27,12 +28,13 @@ def _trace(i: int, start: datetime, *, db_delay_ms: float = 0.0, slow_api: float
     return [web, api, api_client, db]
 
 
-def _spans(**fault: float) -> list[Span]:
+def _spans(make: Callable[..., list[Span]] = _trace, **fault: float) -> list[Span]:
+    """40 healthy requests built by ``make`` in the baseline, then 60 with ``fault`` after the start."""
     out: list[Span] = []
     for i in range(40):
-        out += _trace(i, T - timedelta(seconds=110 - i * 2))
+        out += make(i, T - timedelta(seconds=110 - i * 2))
     for i in range(60):
-        out += _trace(100 + i, T + timedelta(seconds=1 + i * 2), **fault)
+        out += make(100 + i, T + timedelta(seconds=1 + i * 2), **fault)
     return out
 
 
@@ -56,19 +58,10 @@ def _fan_out(i: int, start: datetime, *, db_delay_ms: float = 0.0, api_stall_ms:
     return [api, db_client, db, cache_client, cache]
 
 
-def _fan_out_spans(**fault: float) -> list[Span]:
-    out: list[Span] = []
-    for i in range(40):
-        out += _fan_out(i, T - timedelta(seconds=110 - i * 2))
-    for i in range(60):
-        out += _fan_out(100 + i, T + timedelta(seconds=1 + i * 2), **fault)
-    return out
-
-
 def test_a_delay_common_to_one_callers_calls_is_the_callers() -> None:
-    delayed = analyze_traces(_fan_out_spans(db_delay_ms=50.0), baseline=BASE, anomaly_start=T, end=END)
+    delayed = analyze_traces(_spans(_fan_out, db_delay_ms=50.0), baseline=BASE, anomaly_start=T, end=END)
     assert delayed.signals["gap"] == {"db": delayed.services["db"].gap} and delayed.services["db"].gap > 3
-    stalled = analyze_traces(_fan_out_spans(api_stall_ms=50.0), baseline=BASE, anomaly_start=T, end=END)
+    stalled = analyze_traces(_spans(_fan_out, api_stall_ms=50.0), baseline=BASE, anomaly_start=T, end=END)
     gap = stalled.signals["gap"]
     assert set(gap) == {"api"} and gap["api"] > 3  # not a separate network fault in db and in cache
     assert {e.callee for e in stalled.edges if e.gap_score > 3} == {"db", "cache"}

@@ -139,22 +139,6 @@ class FlowAnalysis:
     recovered: frozenset[tuple[str, str]]  # (service, endpoint) whose share of failing requests fell clearly
 
 
-def flow_changes(
-    logs: Sequence[LogRecord],
-    spans: Sequence[Span],
-    *,
-    baseline: Sequence[TimeRange],
-    anomaly_start: datetime,
-    end: datetime,
-    config: FlowConfig = FlowConfig(),
-) -> list[FlowChange]:
-    """Every (service, endpoint, step) whose share of the endpoint's requests changed, largest change first.
-
-    ``baseline``: the stretches to learn the usual shapes from (the minutes before the start, and any reference
-    stretch known to be healthy). Records outside them and outside ``[anomaly_start, end)`` are ignored."""
-    return analyze_flows(logs, spans, baseline=baseline, anomaly_start=anomaly_start, end=end, config=config).changes
-
-
 def analyze_flows(
     logs: Sequence[LogRecord],
     spans: Sequence[Span],
@@ -164,8 +148,12 @@ def analyze_flows(
     end: datetime,
     config: FlowConfig = FlowConfig(),
 ) -> FlowAnalysis:
-    """:func:`flow_changes` (less the changes of endpoints that recovered), the recovered endpoints and the span
-    operations seen only in their requests."""
+    """Every (service, endpoint, step) whose share of the endpoint's requests changed, largest change first (less
+    those of endpoints that recovered), the recovered endpoints and the span operations seen only in their
+    requests.
+
+    ``baseline``: the stretches to learn the usual shapes from (the minutes before the start, and any reference
+    stretch known to be healthy). Records outside them and outside ``[anomaly_start, end)`` are ignored."""
     miner = make_miner()
     templates: dict[int, str] = {}
     after = [TimeRange(anomaly_start, end)]
