@@ -14,6 +14,8 @@ from tests.support.tenants import make_tenant
 from tracehound.auth.service import authenticate
 from tracehound.db.database import Database
 from tracehound.db.migrate import migrate
+from tracehound.engine.types import ProgressEvent
+from tracehound.investigations.service import EventSink
 from tracehound.kit.clock import utcnow
 from tracehound.sessions import repository as repo
 from tracehound.sessions import service
@@ -50,5 +52,38 @@ async def test_concurrent_appends_keep_one_gapless_sequence(
             stored = [e.sequence for e in await repo.events(db, session_id=session.id, limit=100)]
         assert sorted(sequences) == list(range(2, 22))  # 1 is the create's session.status
         assert stored == list(range(1, 22))
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_progress_sink_closed_mid_flush_loses_no_event(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The turn ends while the sink's periodic flush is writing a batch: that batch and every later event land,
+    in order (a cancelled flush would roll its batch back and drop it)."""
+    url = new_database_url(backend, tmp_path, request)
+    migrate(url)
+    tenant = await asyncio.to_thread(make_tenant, url, sim=None)
+    database = Database(url)
+    try:
+        who = await database.read(partial(authenticate, authorization=f"Bearer {tenant.admin_key}"))
+        async with database.transaction() as db:
+            session, _ = await service.create(
+                db, who, data=SessionCreate(input="checkout errors"), limits=Limits(), enqueue=_noop_enqueue
+            )
+        sink = EventSink(database, session.id)
+        runner = asyncio.create_task(sink.run(interval=0.01))
+        for i in range(30):
+            sink.emit(ProgressEvent("evidence.found", "analyse", f"early {i}"))
+        while sink.pending:  # the periodic flush has taken the batch and is now inside its transaction
+            await asyncio.sleep(0)
+        sink.emit(ProgressEvent("step.completed", "analyse", "late"))
+        await sink.close(runner)
+        assert runner.done() and not sink.pending
+        async with database.reader() as db:
+            stored = list(await repo.events(db, session_id=session.id, limit=100))
+        assert [e.data["detail"] for e in stored[1:]] == [f"early {i}" for i in range(30)] + ["late"]
+        assert [e.sequence for e in stored] == list(range(1, 33))
     finally:
         await database.dispose()

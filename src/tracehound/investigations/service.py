@@ -40,12 +40,16 @@ class TurnOutcome:
 
 
 @dataclass
-class _EventSink:
-    """Buffers the engine's progress events and writes them to the session's event log in small batches."""
+class EventSink:
+    """Buffers the engine's progress events and writes them to the session's event log in small batches.
+
+    ``run`` flushes every ``interval`` until ``close`` asks it to stop; it is never cancelled, because a flush
+    cancelled mid-transaction would roll back (and lose) the batch it had already taken from ``pending``."""
 
     database: Database
     session_id: str
     pending: list[ProgressEvent] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def emit(self, event: ProgressEvent) -> None:
         self.pending.append(event)
@@ -54,15 +58,29 @@ class _EventSink:
         batch, self.pending = self.pending, []
         if not batch:
             return
-        async with self.database.transaction() as db:
-            for ev in batch:
-                data = {"step": ev.step, "detail": ev.detail, **ev.data}
-                await session_repo.append_event(db, session_id=self.session_id, type_=ev.kind, ts=utcnow(), data=data)
+        try:
+            async with self.database.transaction() as db:
+                for ev in batch:
+                    data = {"step": ev.step, "detail": ev.detail, **ev.data}
+                    await session_repo.append_event(
+                        db, session_id=self.session_id, type_=ev.kind, ts=utcnow(), data=data
+                    )
+        except BaseException:
+            self.pending[:0] = batch  # nothing was written: keep the batch, in order, for the next flush
+            raise
 
     async def run(self, interval: float = 0.5) -> None:
-        while True:
-            await asyncio.sleep(interval)
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), interval)
             await self.flush()
+
+    async def close(self, runner: asyncio.Task[None]) -> None:
+        """Stops ``runner`` (this sink's ``run``) after the flush it may be in, then writes what is left."""
+        self.stopping.set()
+        with contextlib.suppress(Exception):
+            await runner  # a failed periodic flush kept its batch: the final flush below retries it
+        await self.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +143,7 @@ async def run_turn(database: Database, turn: Turn, *, llm: LlmConfig | None = No
     ctx = await _context(database, turn)
     chat = llm.chat_model(ctx.model_id) if llm is not None else None
     sources = _only(ctx.signals, build_sources(ctx.specs, anchor=ctx.incident.time or ctx.incident.created_at))
-    sink = _EventSink(database, turn.session_id)
+    sink = EventSink(database, turn.session_id)
     flusher = asyncio.create_task(sink.run())
     try:
         if turn.kind == "investigation" or ctx.stored_report is None:
@@ -133,10 +151,7 @@ async def run_turn(database: Database, turn: Turn, *, llm: LlmConfig | None = No
         else:
             outcome = await _follow_up(ctx, sources, sink, chat)
     finally:
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
-        await sink.flush()
+        await sink.close(flusher)
     outcome.usage["wall_time_ms"] = int((time.monotonic() - started) * 1000)
     return outcome
 
@@ -165,7 +180,7 @@ async def off_loop(work: Coroutine[Any, Any, T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(_ENGINE_THREADS, asyncio.run, work)
 
 
-async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink, chat: ChatModel | None) -> TurnOutcome:
+async def _investigate(ctx: TurnContext, sources: Sources, sink: EventSink, chat: ChatModel | None) -> TurnOutcome:
     chosen = plan(ctx.thinking_mode, ctx.incident)
     sink.emit(ProgressEvent("step.completed", "plan", f"{chosen.mode} mode: {chosen.reason}", {"mode": chosen.mode}))
     loop = asyncio.get_running_loop()
@@ -185,7 +200,7 @@ async def _investigate(ctx: TurnContext, sources: Sources, sink: _EventSink, cha
     return TurnOutcome(markdown, data, {**report.usage, **narration.usage})
 
 
-async def _follow_up(ctx: TurnContext, sources: Sources, sink: _EventSink, chat: ChatModel | None) -> TurnOutcome:
+async def _follow_up(ctx: TurnContext, sources: Sources, sink: EventSink, chat: ChatModel | None) -> TurnOutcome:
     """A fast follow-up answers from the stored evidence only; auto and deep may query the sources again."""
     assert ctx.stored_report is not None
     question = next((text for role, text in reversed(ctx.history) if role == "user"), "")
