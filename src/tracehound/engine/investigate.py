@@ -16,6 +16,7 @@ from tracehound.engine.narrative import (
 )
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
+from tracehound.engine.rca.edges import split_edges
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.robust import ANOMALOUS
 from tracehound.engine.rca.traces import EdgeStats
@@ -95,8 +96,9 @@ async def fetch(
     ]
     for kind, result in zip(kinds, results, strict=True):
         setattr(data, {"metrics": "series", "traces": "spans"}.get(kind, kind), result)
+    data.series, data.edges = split_edges(data.series)
     await _fetch_reference(data, sources, events, config)
-    data.usage["data_points"] = sum(len(s.values) for s in data.series)
+    data.usage["data_points"] = sum(len(s.values) for s in [*data.series, *data.edges])
     data.usage["log_lines"] = len(data.logs) + len(data.reference_logs)
     data.usage["spans"] = len(data.spans) + len(data.reference_spans)
     return data

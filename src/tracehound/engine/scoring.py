@@ -15,6 +15,7 @@ import numpy as np
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, find_anomaly_start
 from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores, top_dominance
+from tracehound.engine.rca.edges import EdgeGap, edge_gaps, gap_signal
 from tracehound.engine.rca.flows import FlowChange, analyze_flows, flow_scores, without_healed_callees
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
@@ -56,6 +57,8 @@ class InvestigationConfig:
 @dataclass(slots=True)
 class CollectedData:
     series: list[Series] = field(default_factory=list)
+    # per-edge latency series reported by both ends of a call (``rca/edges.py``), kept apart from ``series``
+    edges: list[Series] = field(default_factory=list)
     logs: list[LogRecord] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
@@ -78,6 +81,7 @@ class Scores:
     traces: TraceAnalysis | None
     ranking: Ranking
     flows: list[FlowChange] = field(default_factory=list)
+    edge_gaps: list[EdgeGap] = field(default_factory=list)
 
 
 def _step(series: Sequence[Series]) -> float:
@@ -204,8 +208,11 @@ def _signals(
     traces: TraceAnalysis | None,
     logs: dict[str, dict[str, float]],
     flows: list[FlowChange],
+    edges: list[EdgeGap],
 ) -> dict[str, dict[str, float]]:
     signals: dict[str, dict[str, float]] = dict(metric_family_scores(metrics))
+    if edge := gap_signal(edges):
+        signals["edges:gap"] = edge
     if traces is not None:
         signals.update({f"traces:{k}": v for k, v in traces.signals.items()})
     signals.update({f"logs:{k}": v for k, v in logs.items()})
@@ -253,9 +260,10 @@ def score_services(
         if data.spans
         else None
     )
+    gaps = edge_gaps(data.edges, baseline=baseline, anomaly_start=start, end=m_end)
     graph = build_call_graph(data.spans, sources.call_graph)
     flows = without_healed_callees(flows, shapes.recovered, graph)
-    signals = _signals(metrics, traces, log_sig, flows)
+    signals = _signals(metrics, traces, log_sig, flows, gaps)
     if not any(signals.values()):  # nothing else to go on: accept a two-sample baseline (relative changes only)
         metrics = robust_scores(
             data.series,
@@ -264,9 +272,9 @@ def score_services(
             end=m_end,
             config=RobustConfig(scale=config.metric_scale, min_points=2),
         )
-        signals = _signals(metrics, traces, log_sig, flows)
+        signals = _signals(metrics, traces, log_sig, flows, gaps)
     usual = _usual_metric_tops(data.series, window, start, span, m_end - start, config)
     ranking = combine(signals, graph, usual_top=usual)
     peak = max(cp.signal, key=lambda p: p[1], default=None)
     peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
-    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking, flows)
+    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking, flows, gaps)

@@ -28,6 +28,12 @@ class Incident:
     context: str | None = None  # extra instructions (e.g. an agent's system prompt)
 
 
+# Labels of a per-edge latency series (service = the callee): who called, and which end of the call measured it
+# ("source": the caller's side, "destination": the callee's side), as a service mesh reports it.
+CALLER_LABEL = "caller"
+REPORTER_LABEL = "reporter"
+
+
 @dataclass(frozen=True, slots=True)
 class Series:
     """One metric time series of one service. ``timestamps`` are UTC epoch seconds, ascending."""

@@ -4,6 +4,8 @@
 rca_data/<date>/<date>-fault_list.json        hour -> [{inject_time, inject_pod, inject_type, ...}]
 rca_data/<date>/metric/<pod>_metric.csv[.gz]  one file per pod (Time, TimeStamp, PodName, metric columns...)
 rca_data/<date>/metric/dependency.csv[.gz]    optional static call graph (Source, Target, ...)
+rca_data/<date>/metric/{source,destination}_50.csv[.gz]  optional per-edge median latency (s) as the caller's and
+                                              the callee's proxy report it: time, timestamp, <caller>_<callee>...
 rca_data/<date>/log/<HH>_<MM>_log.csv[.gz]    Timestamp, TimeUnixNano, Node, PodName, Container, TraceID, SpanID, Log
 rca_data/<date>/trace/<HH>_<MM>_trace.csv[.gz] TraceID, SpanID, ParentID, PodName, OperationName, StartTimeUnixNano, ...
 construct_data/<date>/{log,trace}/...         fault-free minutes, same formats (served alongside)
@@ -35,7 +37,7 @@ from tracehound.connectors.files.common import (
     utc,
 )
 from tracehound.engine.ports import Sources
-from tracehound.engine.types import LogRecord, Series, Span, TimeRange
+from tracehound.engine.types import CALLER_LABEL, REPORTER_LABEL, LogRecord, Series, Span, TimeRange
 
 _SKIP_COLUMNS = {"time", "timestamp", "podname"}
 _UNIT_RE = re.compile(r"\(([^)]*)\)\s*$")
@@ -144,7 +146,44 @@ def load_metrics(metric_dir: str) -> tuple[Series, ...]:
                     f"file:{path.name}#{name}",
                 )
             )
+    out += _edge_latency(Path(metric_dir))
     return tuple(out)
+
+
+EDGE_LATENCY = "EdgeLatencyP50(s)"
+
+
+def _edge_latency(metric_dir: Path) -> list[Series]:
+    """``source_50`` / ``destination_50``: one series per edge and reporter, the callee's, labelled with its caller
+    (the engine pairs them: ``engine/rca/edges.py``)."""
+    out: list[Series] = []
+    for reporter in ("source", "destination"):
+        path = next(
+            (p for p in (metric_dir / f"{reporter}_50.csv.gz", metric_dir / f"{reporter}_50.csv") if p.is_file()), None
+        )
+        if path is None:
+            continue
+        columns: dict[str, list[float]] = {}
+        times: list[float] = []
+        for row in read_rows(path):
+            try:
+                t = parse_iso((row.get("time") or "")[:19] + "Z")
+            except ValueError:
+                continue
+            times.append(float(round(t)))
+            for k, v in row.items():
+                if k and "_" in k and k.lower() not in _SKIP_COLUMNS:
+                    columns.setdefault(k, []).append(to_float(v))
+        order = sorted(range(len(times)), key=times.__getitem__)
+        ts = tuple(times[i] for i in order)
+        for edge, values in columns.items():
+            caller, _, callee = edge.partition("_")
+            if len(values) != len(times) or not caller or not callee:
+                continue
+            labels = ((CALLER_LABEL, caller), (REPORTER_LABEL, reporter))
+            vs = tuple(values[i] for i in order)
+            out.append(Series(EDGE_LATENCY, callee, ts, vs, labels, "s", f"file:{path.name}#{edge}"))
+    return out
 
 
 def _message(raw: str) -> tuple[str, str | None]:

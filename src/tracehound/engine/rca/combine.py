@@ -45,6 +45,7 @@ class CombineConfig:
     # weight of each signal's evidence; a metric family signal is named "metrics:<family>"
     weights: tuple[tuple[str, float], ...] = (
         ("traces:gap", 1.0),
+        ("edges:gap", 1.0),
         ("traces:latency", 1.0),
         ("traces:errors", 1.0),
         ("logs:errors", 1.0),
@@ -61,6 +62,7 @@ class CombineConfig:
     floors: tuple[tuple[str, float], ...] = (
         ("metrics", 1.0),
         ("traces:gap", 1.0),
+        ("edges:gap", 1.0),
         ("traces:latency", 0.5),
         ("traces:errors", 0.5),
         ("logs", 1.0),
@@ -199,7 +201,11 @@ def combine(
     evidence: dict[str, dict[str, float]] = {}
     explained: dict[str, str] = {}
     support: dict[str, float] = {}
-    gap = dominance(signals.get("traces:gap", {}), config, _floor("traces:gap", config))
+    # a delay on the wire into a callee, from spans or from both ends' edge latency metrics
+    gap: dict[str, float] = {}
+    for name in ("traces:gap", "edges:gap"):
+        for s, d in dominance(signals.get(name, {}), config, _floor(name, config)).items():
+            gap[s] = max(gap.get(s, 0.0), d)
     for name, raw in signals.items():
         w = _weight(name, config)
         if w <= 0:
