@@ -298,6 +298,32 @@ def _front(affected: Sequence[str], graph: dict[str, set[str]]) -> str | None:
     return fronts[0] if fronts else (affected[0] if affected else None)
 
 
+def _edge_gap_evidence(root: str, sc: Scores) -> list[Evidence]:
+    """Delayed calls into the root, or the root's own calls when several of them are delayed alike."""
+    delayed = [g for g in sc.edge_gaps if g.score >= ANOMALOUS]
+    outgoing = [g for g in delayed if g.caller == root]
+    cited = [g for g in delayed if g.callee == root] + (outgoing if len({g.callee for g in outgoing}) >= 2 else [])
+    return [
+        Evidence(
+            "metric",
+            root,
+            f"calls {g.caller} -> {g.callee}: the caller measured {g.after - g.before:+.4g} {g.unit} more than the "
+            f"callee ({g.before:.4g} -> {g.after:.4g} {g.unit} between the two ends, {g.score:.1f} units): time "
+            "on the wire",
+            "metrics",
+            {
+                "edge": f"{g.caller}->{g.callee}",
+                "series": g.name,
+                "query": list(g.queries),
+                "from": iso(sc.start),
+                "baseline": g.before,
+                "incident": g.after,
+            },
+        )
+        for g in cited[:2]
+    ]
+
+
 def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
     # only changes outside the normal range are evidence (a 0.6-unit wiggle is not, and follow-ups say so)
@@ -320,6 +346,7 @@ def _evidence(root: str, sc: Scores, data: CollectedData) -> tuple[Evidence, ...
                 },
             )
         )
+    out += _edge_gap_evidence(root, sc)
     for f in [f for f in sc.logs if f.service == root][:2] + [f for f in sc.logs if f.service != root][:1]:
         out.append(
             Evidence(

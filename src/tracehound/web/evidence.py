@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracehound.connectors.registry import build_sources
 from tracehound.engine.ports import MetricsSource, Sources
+from tracehound.engine.rca.edges import split_edges
 from tracehound.engine.rca.robust import MetricScore, robust_scores
 from tracehound.engine.report import parse_iso
 from tracehound.engine.types import TimeRange
@@ -100,7 +101,7 @@ def pick(scores: Sequence[MetricScore], root: str | None) -> list[MetricScore]:
 
 
 async def _series(metrics: MetricsSource, scope: _Scope) -> list[SeriesChart]:
-    series = await asyncio.wait_for(metrics.query(scope.window, services=scope.services), QUERY_TIMEOUT)
+    series, _ = split_edges(await asyncio.wait_for(metrics.query(scope.window, services=scope.services), QUERY_TIMEOUT))
     scores = robust_scores(series, baseline=scope.baseline, anomaly_start=scope.anomaly, end=scope.window.end)
     view = (max(scope.window.start, scope.anomaly - CONTEXT).timestamp(), scope.window.end.timestamp())
     out = []

@@ -162,3 +162,17 @@ def test_generic_reference_stretches_are_declared_and_cut_at_the_horizon(tmp_pat
     (tmp_path / "reference.json").write_text(json.dumps([{"start": T0.isoformat(), "end": T0.isoformat()}]))
     with pytest.raises(ValueError, match="must end after it starts"):
         generic.build_generic_sources(tmp_path)
+
+
+def test_nezha_edge_latency_files_become_labelled_edge_series() -> None:
+    series = nezha.load_metrics(str(FIXTURE / "rca_data" / "2022-08-22" / "metric"))
+    edges = [s for s in series if s.name == nezha.EDGE_LATENCY]
+    sides = {(dict(s.labels)["caller"], s.service, dict(s.labels)["reporter"]) for s in edges}
+    assert ("checkoutservice", "emailservice", "source") in sides
+    assert ("checkoutservice", "emailservice", "destination") in sides
+    assert ("frontend", "checkoutservice", "source") in sides
+    assert all(s.unit == "s" and len(s.timestamps) == 32 for s in edges)
+    one = next(s for s in edges if s.service == "emailservice" and dict(s.labels)["reporter"] == "source")
+    assert one.query == "file:source_50.csv.gz#checkoutservice_emailservice"
+    assert all(59 <= b - a <= 61 for a, b in zip(one.timestamps, one.timestamps[1:], strict=False))  # 1-min samples
+    assert min(one.values) > 0 and max(one.values) < 60  # seconds, as the files hold them

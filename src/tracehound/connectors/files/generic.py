@@ -2,7 +2,9 @@
 
 One case (or one stretch of telemetry) is a folder holding any of::
 
-    metrics.csv[.gz]   long form: timestamp, service, metric, value[, unit]
+    metrics.csv[.gz]   long form: timestamp, service, metric, value[, caller, reporter]
+                       (a row with caller and reporter = source|destination is the latency of calls from
+                       caller to service as that end of the call measured it: see engine/rca/edges.py)
                        or wide form: timestamp, <service><sep><metric>, ...   (sep: "_" unless configured;
                        the longest known service name that prefixes the column wins, else the first sep splits)
     metrics_*.csv[.gz] more metric files (e.g. metrics_normal.csv + metrics_anomalous.csv): merged by series
@@ -47,7 +49,7 @@ from tracehound.connectors.files.common import (
     utc,
 )
 from tracehound.engine.ports import Sources
-from tracehound.engine.types import Change, LogRecord, Series, Span, TimeRange
+from tracehound.engine.types import CALLER_LABEL, REPORTER_LABEL, Change, LogRecord, Series, Span, TimeRange
 
 _TIME_KEYS = ("timestamp", "time", "ts", "datetime", "date")
 
@@ -94,20 +96,33 @@ def _split(column: str, sep: str, services: Sequence[str]) -> tuple[str, str]:
     return column, "value"
 
 
-def _build(data: dict[tuple[str, str], list[tuple[float, float]]], source: str) -> tuple[Series, ...]:
+Key = tuple[str, str, tuple[tuple[str, str], ...]]  # service, metric, labels
+
+
+def _build(data: dict[Key, list[tuple[float, float]]], source: str) -> tuple[Series, ...]:
     out = []
-    for (svc, metric), points in sorted(data.items()):
+    for (svc, metric, labels), points in sorted(data.items()):
         points.sort()
+        tag = ",".join(f"{k}={v}" for k, v in labels)
         out.append(
             Series(
                 metric,
                 svc,
                 tuple(p[0] for p in points),
                 tuple(p[1] for p in points),
-                query=f"file:{source}#{svc}/{metric}",
+                labels,
+                query=f"file:{source}#{svc}/{metric}" + (f"[{tag}]" if tag else ""),
             )
         )
     return tuple(out)
+
+
+def _edge_labels(row: dict[str, str], caller_key: str | None, reporter_key: str | None) -> tuple[tuple[str, str], ...]:
+    caller = (row.get(caller_key) or "").strip() if caller_key else ""
+    reporter = (row.get(reporter_key) or "").strip().lower() if reporter_key else ""
+    if caller and reporter in ("source", "destination"):
+        return ((CALLER_LABEL, caller), (REPORTER_LABEL, reporter))
+    return ()
 
 
 @lru_cache(maxsize=4)
@@ -121,7 +136,7 @@ def load_metrics(path: str, sep: str = "_", services: tuple[str, ...] = ()) -> t
     fields = list(first)
     tkey = _time_key(fields)
     lower = {f.lower(): f for f in fields}
-    data: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    data: dict[Key, list[tuple[float, float]]] = defaultdict(list)
 
     def all_rows() -> Iterator[dict[str, str]]:
         yield first
@@ -129,14 +144,16 @@ def load_metrics(path: str, sep: str = "_", services: tuple[str, ...] = ()) -> t
 
     if {"service", "metric", "value"} <= set(lower):
         s_key, m_key, v_key = lower["service"], lower["metric"], lower["value"]
+        c_key, r_key = lower.get(CALLER_LABEL), lower.get(REPORTER_LABEL)
         for r in all_rows():
-            data[(r[s_key], r[m_key])].append((parse_epoch(r[tkey]), to_float(r[v_key])))
+            key = (r[s_key], r[m_key], _edge_labels(r, c_key, r_key))
+            data[key].append((parse_epoch(r[tkey]), to_float(r[v_key])))
     else:
         split = {c: _split(c, sep, services) for c in fields if c != tkey and c.lower() not in _TIME_KEYS}
         for r in all_rows():
             t = parse_epoch(r[tkey])
-            for c, key in split.items():
-                data[key].append((t, to_float(r.get(c))))
+            for c, (svc, metric) in split.items():
+                data[(svc, metric, ())].append((t, to_float(r.get(c))))
     return _build(data, p.name)
 
 
@@ -262,10 +279,10 @@ def load_metric_files(paths: tuple[str, ...], sep: str = "_", services: tuple[st
     """Series of several metric files, merged per (service, metric) and sorted by time."""
     if len(paths) == 1:
         return load_metrics(paths[0], sep, services)
-    data: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    data: dict[Key, list[tuple[float, float]]] = defaultdict(list)
     for path in paths:
         for s in load_metrics(path, sep, services):
-            data[(s.service, s.name)].extend(zip(s.timestamps, s.values, strict=True))
+            data[(s.service, s.name, s.labels)].extend(zip(s.timestamps, s.values, strict=True))
     return _build(data, "+".join(Path(p).name for p in paths))
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tracehound.engine.ports import Sources
+from tracehound.engine.rca.edges import split_edges
 from tracehound.engine.rca.robust import MetricScore, robust_scores
 from tracehound.engine.report import Report
 from tracehound.engine.types import LogRecord, Series, TimeRange
@@ -61,7 +62,7 @@ class Ctx:
         except Exception as exc:  # shown to the user by the handler
             raise SourceError(f"the metrics source failed: {exc}") from exc
         self.usage["data_points"] += sum(len(s.values) for s in series)
-        return series
+        return split_edges(series)[0]  # per-edge latency pairs are read by the investigation, not scored alone
 
     async def logs(self, window: TimeRange, services: Sequence[str] | None = None) -> list[LogRecord]:
         if self.sources.logs is None:

@@ -45,6 +45,7 @@ class EdgeGap:
     after: float  # median gap in the scored window
     score: float  # median rise of the gap over the window (one spike is not a delay), in scale units; >= 0
     queries: tuple[str, str]  # the source-side and destination-side series, for citations
+    unit: str = ""
 
 
 def edge_of(series: Series) -> tuple[str, str] | None:
@@ -111,7 +112,10 @@ def edge_gaps(
         scale = max(float(q75 - q25), config.level_share * abs(float(np.median(level))), 1e-12)
         rise = float(np.median(np.clip((after - median) / scale, -config.cap, config.cap)))
         queries = (sides["source"].query, sides["destination"].query)
-        out.append(EdgeGap(caller, callee, name, median, float(np.median(after)), max(rise, 0.0), queries))
+        gap = EdgeGap(
+            caller, callee, name, median, float(np.median(after)), max(rise, 0.0), queries, sides["source"].unit
+        )
+        out.append(gap)
     out.sort(key=lambda g: g.score, reverse=True)
     return out
 
