@@ -23,6 +23,11 @@ from tracehound.connectors.simulator import EDGES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
 
+# the service mesh's view (Istio's histogram, both reporters): a network delay into one service, an hour earlier
+# than the payment error fault, with nothing else showing it
+MESH_DELAY_INTO = "inventory"
+MESH_DELAY_AGO = timedelta(minutes=70)
+
 
 @dataclass
 class Stack:
@@ -41,7 +46,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     fault_start = now - timedelta(minutes=20)
     fault = {"service": "payment", "type": "errors", "start": fault_start.isoformat(), "duration_minutes": 120}
     text, _n = prom.openmetrics(7, fault, now - timedelta(hours=2), now, instrumented=True)
-    prom.backfill(text, tmp / "tsdb")
+    mesh = prom.mesh_openmetrics(
+        EDGES, now - timedelta(hours=2), now, delay_into=MESH_DELAY_INTO, delay_from=now - MESH_DELAY_AGO, delay_ms=80
+    )
+    prom.backfill(text.removesuffix("# EOF\n") + mesh + "# EOF\n", tmp / "tsdb")
     db_url = f"sqlite:///{tmp / 'tracehound.db'}"
     api = server(db_url, tmp).start()
     daemon = prom.prometheus(tmp, scrape=[("tracehound", f"127.0.0.1:{api.port}")])
@@ -98,6 +106,28 @@ def test_counters_and_histograms_are_read_with_rate_and_histogram_quantile(stack
     assert not report["source_failures"]
     cited = json.dumps(report["evidence"])
     assert "rate(shop_http_errors_total{" in cited, cited[:2000]
+
+
+def test_service_mesh_edge_latency_finds_a_network_delay_without_traces(stack: Stack) -> None:
+    """Istio's request-duration histogram, reported by the caller's and the callee's proxy: the delay into one
+    service shows only as the difference between the two, and the investigation names that service and cites both
+    PromQL answers."""
+    tenant = make_tenant(stack.db_url, sim=None)
+    edges = {"rate_window": "1m"}  # Istio's defaults otherwise
+    config = {"url": stack.prom.url, "metrics": ["shop_cpu_usage", "shop_latency_p50_ms"], "edge_latency": edges}
+    _connector(stack, tenant, config)
+    start = stack.fault_start + timedelta(minutes=20) - MESH_DELAY_AGO
+    body = {"input": "Checkout is slow", "time": prom.iso(start)}
+    r = httpx.post(f"{stack.api.base_url}/v1/sessions", json=body, headers=tenant.headers(), timeout=10)
+    done = wait_status(stack.api.base_url, tenant.headers(), r.json()["id"], timeout=90)
+    assert done["status"] == "idle"
+    report = done["report"]
+    assert not report["source_failures"]
+    assert report["root_cause"] == MESH_DELAY_INTO, json.dumps(report, indent=1)[:6000]
+    cited = [e for e in report["evidence"] if e["citation"].get("edge") == f"checkout->{MESH_DELAY_INTO}"]
+    assert cited, report["evidence"]
+    assert cited[0]["citation"]["incident"] - cited[0]["citation"]["baseline"] > 40  # ms on the wire
+    assert all("histogram_quantile(0.5" in q and "[1m]" in q for q in cited[0]["citation"]["query"])
 
 
 def test_unreachable_prometheus_still_ends_idle_and_names_the_failure(stack: Stack) -> None:

@@ -109,6 +109,49 @@ def _instrumented(families: dict[str, tuple[str, list[str]]], series: Sequence[A
     return count
 
 
+ISTIO_BUCKETS_MS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+
+
+def mesh_openmetrics(
+    edges: Sequence[tuple[str, str]],
+    start: datetime,
+    end: datetime,
+    *,
+    delay_into: str,
+    delay_from: datetime,
+    delay_ms: float,
+    job: str = "mesh",
+    step: float = 30.0,
+) -> str:
+    """OpenMetrics families (no ``# EOF``) of Istio's ``istio_request_duration_milliseconds`` histogram for
+    ``edges``, reported by both ends (``reporter="source"`` / ``"destination"``): each call takes a few ms at the
+    callee; from ``delay_from`` the caller of every edge into ``delay_into`` also waits ``delay_ms`` on the wire
+    (seen by the source side only, as a network delay is)."""
+    name = "istio_request_duration_milliseconds"
+    lines = [f"# TYPE {name} histogram"]
+    n = 20.0 * step  # calls per step
+    for k, (caller, callee) in enumerate(edges):
+        for reporter in ("destination", "source"):
+            labels = f'job="{job}",reporter="{reporter}",source_workload="{caller}",destination_workload="{callee}"'
+            cumulative = [0.0] * (len(ISTIO_BUCKETS_MS) + 1)
+            count = total = 0.0
+            t, i = start.timestamp(), 0
+            while t <= end.timestamp():
+                ms = 2.0 + k % 3 + 0.4 * math.sin(i * 0.7 + k)  # at the callee
+                if reporter == "source":
+                    ms += 0.5 + (delay_ms if callee == delay_into and t >= delay_from.timestamp() else 0.0)
+                for b, le in enumerate(ISTIO_BUCKETS_MS):
+                    cumulative[b] += n if ms <= le else 0.0
+                cumulative[-1] += n
+                count, total = count + n, total + n * ms
+                for le, v in zip((*(f"{b:g}" for b in ISTIO_BUCKETS_MS), "+Inf"), cumulative, strict=True):
+                    lines.append(f'{name}_bucket{{{labels},le="{le}"}} {v:.0f} {t:.0f}')
+                lines.append(f"{name}_count{{{labels}}} {count:.0f} {t:.0f}")
+                lines.append(f"{name}_sum{{{labels}}} {total:.3f} {t:.0f}")
+                t, i = t + step, i + 1
+    return "\n".join(lines) + "\n"
+
+
 def backfill(text: str, tsdb: Path) -> None:
     src = tsdb.parent / "backfill.om"
     src.write_text(text)

@@ -15,7 +15,7 @@ import numpy as np
 from tracehound.engine.ports import Sources
 from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, find_anomaly_start
 from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores, top_dominance
-from tracehound.engine.rca.edges import EdgeGap, edge_gaps, gap_signal
+from tracehound.engine.rca.edges import EdgeGap, edge_gaps, edge_pairs, gap_signal
 from tracehound.engine.rca.flows import FlowChange, analyze_flows, flow_scores, without_healed_callees
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
@@ -261,7 +261,7 @@ def score_services(
         else None
     )
     gaps = edge_gaps(data.edges, baseline=baseline, anomaly_start=start, end=m_end)
-    graph = build_call_graph(data.spans, sources.call_graph)
+    graph = build_call_graph(data.spans, [*sources.call_graph, *edge_pairs(data.edges)])
     flows = without_healed_callees(flows, shapes.recovered, graph)
     signals = _signals(metrics, traces, log_sig, flows, gaps)
     if not any(signals.values()):  # nothing else to go on: accept a two-sample baseline (relative changes only)

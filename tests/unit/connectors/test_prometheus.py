@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from tracehound.connectors.prometheus import PrometheusConfig, PrometheusError, PrometheusMetrics
 from tracehound.connectors.prometheus.client import selector
-from tracehound.connectors.prometheus.sources import promql, quantile_name, step_for
+from tracehound.connectors.prometheus.sources import edge_promql, promql, quantile_name, step_for
 from tracehound.connectors.registry import is_secret_field
 from tracehound.engine.types import TimeRange
 
@@ -50,6 +50,68 @@ def test_selector_and_promql() -> None:
         'histogram_quantile(0.95, sum by (le, service) (rate(rt_seconds_bucket{service!=""}[5m])))'
     )
     assert quantile_name("rt_seconds_bucket", 0.95) == "rt_seconds_p95"
+
+
+def test_edge_latency_promql_and_config() -> None:
+    c = cfg(label_filters={"mesh": "prod"}, edge_latency={})
+    assert c.edge_latency is not None
+    assert edge_promql(c, c.edge_latency, ["pay.ment"]) == (
+        "histogram_quantile(0.5, sum by (le, source_workload, destination_workload, reporter) "
+        '(rate(istio_request_duration_milliseconds_bucket{reporter=~"destination|source", source_workload!="", '
+        'destination_workload=~"pay\\\\.ment", mesh="prod"}[5m])))'
+    )
+    linkerd = cfg(
+        edge_latency={
+            "metric": "response_latency_ms_bucket",
+            "caller_label": "deployment",
+            "callee_label": "dst_deployment",
+            "reporter_label": "direction",
+            "caller_side": "outbound",
+            "callee_side": "inbound",
+            "quantile": 0.9,
+            "rate_window": "1m",
+        }
+    )
+    assert linkerd.edge_latency is not None
+    q = edge_promql(linkerd, linkerd.edge_latency)
+    assert q.startswith("histogram_quantile(0.9, sum by (le, deployment, dst_deployment, direction) (rate(")
+    assert 'direction=~"inbound|outbound"' in q and q.endswith("[1m])))")
+    for bad in (
+        {"metric": "istio_requests_total"},
+        {"caller_label": "source-workload"},
+        {"quantile": 1.5},
+        {"rate_window": "soon"},
+        {"unknown": 1},
+    ):
+        with pytest.raises(ValidationError):
+            cfg(edge_latency=bad)
+
+
+async def test_edge_latency_series_are_labelled_for_the_engine() -> None:
+    """Each (caller, callee, reporter) answer becomes the callee's series labelled caller / reporter, in the
+    histogram's unit; answers without a known reporter or a caller are left out."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/series"):
+            return ok([])
+        seen.append(request.url.params["query"])
+        side = {"source_workload": "checkout", "destination_workload": "inventory"}
+        return matrix(
+            ({**side, "reporter": "source"}, [(1.0, "80"), (2.0, "NaN")]),
+            ({**side, "reporter": "destination"}, [(1.0, "3")]),
+            ({**side, "reporter": "proxy"}, [(1.0, "3")]),
+            ({"destination_workload": "inventory", "reporter": "source"}, [(1.0, "3")]),
+        )
+
+    series = await source(handler, edge_latency={}).query(WINDOW)
+    assert len(seen) == 1 and seen[0].startswith("histogram_quantile(0.5")
+    got = sorted((s.service, s.labels, s.values, s.unit) for s in series)
+    assert got == [
+        ("inventory", (("caller", "checkout"), ("reporter", "destination")), (3.0,), "ms"),
+        ("inventory", (("caller", "checkout"), ("reporter", "source")), (80.0,), "ms"),
+    ]
+    assert all(s.name == "istio_request_duration_milliseconds_p50" for s in series)
 
 
 def test_step_keeps_under_prometheus_point_limit() -> None:

@@ -23,14 +23,21 @@ def _escape(value: str) -> str:
 _REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
+def alternatives(values: Sequence[str]) -> str:
+    """A regex (quoted for a PromQL string) that matches exactly one of ``values``."""
+    return _escape("|".join(_REGEX_SPECIAL.sub(r"\\\1", v) for v in sorted(set(values))))
+
+
+def quoted(value: str) -> str:
+    """``value`` escaped for a PromQL string literal."""
+    return _escape(value)
+
+
 def selector(config: PrometheusConfig, metric: str | None = None, services: Sequence[str] | None = None) -> str:
     """``metric{service!="", env="prod"}``: every series of ``metric`` that names a service (one of ``services``
     when given: ``service=~"a|b"``)."""
-    if services:
-        alternatives = "|".join(_REGEX_SPECIAL.sub(r"\\\1", s) for s in sorted(set(services)))
-        matchers = [f'{config.service_label}=~"{_escape(alternatives)}"']
-    else:
-        matchers = [f'{config.service_label}!=""']
+    label = config.service_label
+    matchers = [f'{label}=~"{alternatives(services)}"' if services else f'{label}!=""']
     matchers += [f'{k}="{_escape(v)}"' for k, v in sorted(config.label_filters.items())]
     return f"{metric or ''}{{{', '.join(matchers)}}}"
 

@@ -17,6 +17,45 @@ SECRET_FIELDS = ("auth_header_value", "basic_auth_password")
 MetricName = Annotated[str, Field(pattern=_METRIC.pattern, max_length=200)]
 
 
+class EdgeLatencyConfig(BaseModel):
+    """A per-edge latency histogram that both ends of a call report (a service mesh): read as a quantile per
+    (caller, callee, reporter); the engine compares the caller's and the callee's view (``engine/rca/edges.py``).
+    The defaults are Istio's standard metric and labels."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: MetricName = Field(
+        default="istio_request_duration_milliseconds_bucket", description="The histogram's *_bucket metric."
+    )
+    caller_label: str = Field(default="source_workload", description="Label naming the calling service.")
+    callee_label: str = Field(default="destination_workload", description="Label naming the called service.")
+    reporter_label: str = Field(default="reporter", description="Label saying which end measured the call.")
+    caller_side: str = Field(default="source", description="reporter value of the caller's measurement.")
+    callee_side: str = Field(default="destination", description="reporter value of the callee's measurement.")
+    quantile: float = Field(default=0.5, gt=0, lt=1, description="The quantile compared (the median by default).")
+    rate_window: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+[smh]$",
+        description="Range of rate() for this histogram (default: the source's rate_window). The engine scores the "
+        "first minutes of an incident: a window of about 4 scrape intervals (1m for Istio's 15 s) shows a delay "
+        "there, a 5m window only half of it.",
+    )
+
+    @field_validator("caller_label", "callee_label", "reporter_label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        if not _LABEL.match(v):
+            raise ValueError(f"{v!r} is not a valid Prometheus label name")
+        return v
+
+    @field_validator("metric")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        if not v.endswith("_bucket"):
+            raise ValueError(f"{v!r} must be a histogram's *_bucket metric")
+        return v
+
+
 class PrometheusConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -47,6 +86,11 @@ class PrometheusConfig(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=64)
     call_graph: list[tuple[str, str]] = Field(
         default_factory=list, max_length=10_000, description="Static (caller, callee) service edges, if known."
+    )
+    edge_latency: EdgeLatencyConfig | None = Field(
+        default=None,
+        description="Per-edge latency reported by both ends of each call (a service mesh; {} = Istio's defaults): "
+        "finds network delays between services when no trace was sampled; its edges join the call graph.",
     )
 
     @field_validator("url")

@@ -4,7 +4,10 @@ queries, one :class:`Series` per Prometheus series:
 * counters (``*_total``, ``*_count``, ``*_sum``): ``rate(m{...}[rate_window])``;
 * histograms (``*_bucket``): ``histogram_quantile(q, sum by (le, <service label>) (rate(m_bucket{...}[w])))``,
   one series per service named ``<m>_p95`` (for q = 0.95);
-* everything else (gauges): the raw series.
+* everything else (gauges): the raw series;
+* with ``edge_latency`` (a service mesh's per-edge histogram, Istio's by default): one quantile series per (caller,
+  callee, reporter), the callee's, labelled ``caller`` and ``reporter`` = ``source`` | ``destination`` for the
+  engine's edge gaps (``engine/rca/edges.py``).
 
 Series discovery (``/api/v1/series``) first finds the metric names and counts the series; more than
 ``max_series`` fails before any data is read.
@@ -23,10 +26,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tracehound.connectors.prometheus.client import PrometheusClient, PrometheusError, selector
-from tracehound.connectors.prometheus.config import PrometheusConfig
+from tracehound.connectors.prometheus.client import PrometheusClient, PrometheusError, alternatives, quoted, selector
+from tracehound.connectors.prometheus.config import EdgeLatencyConfig, PrometheusConfig
 from tracehound.engine.ports import Sources
-from tracehound.engine.types import Series, TimeRange
+from tracehound.engine.types import CALLER_LABEL, REPORTER_LABEL, Series, TimeRange
 
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum")
 _SKIP_SUFFIXES = ("_created",)
@@ -52,6 +55,20 @@ def promql(config: PrometheusConfig, metric: str, services: Sequence[str] | None
         by = f"le, {config.service_label}"
         return f"histogram_quantile({config.histogram_quantile:g}, sum by ({by}) (rate({sel}[{config.rate_window}])))"
     return f"rate({sel}[{config.rate_window}])" if is_counter(metric) else sel
+
+
+def edge_promql(config: PrometheusConfig, edges: EdgeLatencyConfig, services: Sequence[str] | None = None) -> str:
+    """The edge histogram's quantile per (caller, callee, reporter), both reporters, callees among ``services``."""
+    matchers = [
+        f'{edges.reporter_label}=~"{alternatives([edges.caller_side, edges.callee_side])}"',
+        f'{edges.caller_label}!=""',
+        f'{edges.callee_label}=~"{alternatives(services)}"' if services else f'{edges.callee_label}!=""',
+    ]
+    matchers += [f'{k}="{quoted(v)}"' for k, v in sorted(config.label_filters.items())]
+    by = f"le, {edges.caller_label}, {edges.callee_label}, {edges.reporter_label}"
+    sel = f"{edges.metric}{{{', '.join(matchers)}}}"
+    window = edges.rate_window or config.rate_window
+    return f"histogram_quantile({edges.quantile:g}, sum by ({by}) (rate({sel}[{window}])))"
 
 
 def step_for(window: TimeRange, config: PrometheusConfig) -> float:
@@ -132,8 +149,43 @@ class PrometheusMetrics:
                     result = await self.client.query_range(http, q, window.start, window.end, step)
                     return self._series(metric, q, result, services)
 
-            chunks = await asyncio.gather(*(one(m) for m in names))
+            async def edges(e: EdgeLatencyConfig) -> list[Series]:
+                async with gate:
+                    q = edge_promql(self.config, e, services)
+                    self.stats.requests += 1
+                    return self._edges(e, q, await self.client.query_range(http, q, window.start, window.end, step))
+
+            jobs = [one(m) for m in names]
+            if self.config.edge_latency is not None:
+                jobs.append(edges(self.config.edge_latency))
+            chunks = await asyncio.gather(*jobs)
         return [s for chunk in chunks for s in chunk]
+
+    def _edges(self, e: EdgeLatencyConfig, query: str, result: list[dict[str, object]]) -> list[Series]:
+        side = {e.caller_side: "source", e.callee_side: "destination"}
+        unit = "ms" if "millisecond" in e.metric else "s" if "second" in e.metric else ""
+        out: list[Series] = []
+        for item in result:
+            labels, values = item.get("metric"), item.get("values")
+            if not isinstance(labels, dict) or not isinstance(values, list):
+                continue
+            caller, callee = str(labels.get(e.caller_label, "")), str(labels.get(e.callee_label, ""))
+            reporter = side.get(str(labels.get(e.reporter_label, "")))
+            points = [(float(t), float(v)) for t, v in values if math.isfinite(float(v))]
+            if not caller or not callee or reporter is None or not points:
+                continue
+            out.append(
+                Series(
+                    name=quantile_name(e.metric, e.quantile),
+                    service=callee,
+                    timestamps=tuple(t for t, _ in points),
+                    values=tuple(v for _, v in points),
+                    labels=((CALLER_LABEL, caller), (REPORTER_LABEL, reporter)),
+                    unit=unit,
+                    query=query,
+                )
+            )
+        return out
 
     def _series(
         self, metric: str, query: str, result: list[dict[str, object]], services: Sequence[str] | None

@@ -66,6 +66,11 @@ def split_edges(series: Sequence[Series]) -> tuple[list[Series], list[Series]]:
     return plain, edges
 
 
+def edge_pairs(series: Sequence[Series]) -> set[tuple[str, str]]:
+    """The (caller, callee) pairs edge latency series name: call graph edges known from metrics alone."""
+    return {(edge[0], s.service) for s in series if (edge := edge_of(s)) is not None}
+
+
 def _by_step(s: Series, step: float) -> dict[int, float]:
     out: dict[int, float] = {}
     for t, v in zip(s.timestamps, s.values, strict=True):
