@@ -21,6 +21,7 @@ from tests.support.servers import free_port
 from tracehound.connectors.simulator import NAMES
 from tracehound.connectors.simulator.generate import metrics as sim_metrics
 from tracehound.connectors.simulator.sources import SimulatorConfig, active_fault
+from tracehound.engine.rca.edges import edge_of
 from tracehound.engine.types import TimeRange
 
 PREFIX = "shop_"
@@ -59,6 +60,8 @@ def openmetrics(
         cfg = SimulatorConfig.model_validate({"seed": seed + k, "fault": fault})
         series = sim_metrics(cfg.seed, active_fault(cfg, end), TimeRange(start, end), list(services))
         for s in series:
+            if edge_of(s) is not None:  # the mesh's per-edge view has its own generator (mesh_openmetrics)
+                continue
             name = PREFIX + s.name
             lines = families.setdefault(name, ("gauge", []))[1]
             labels = f'instance="i{k}",job="{job}",service="{s.service}"'

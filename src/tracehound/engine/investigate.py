@@ -279,8 +279,21 @@ def _change_for(service: str, changes: Sequence[Change], start: datetime) -> Cha
     return guess_fault(service, [], changes, start)[1]
 
 
+# signals that measure time on the wire into a service (spans' client-side gap, both ends' edge latency)
+_WIRE_SIGNALS = ("traces:gap", "edges:gap")
+
+
+def _on_the_wire(service: str, sc: Scores) -> bool:
+    """True when the service's strongest evidence is a delay on the calls into it, not its own behaviour."""
+    mine = {name: v.get(service, 0.0) for name, v in sc.ranking.signals.items()}
+    top = max(mine, key=lambda k: mine[k], default=None)
+    return top in _WIRE_SIGNALS and mine[top] > 0
+
+
 def _candidate(service: str, score: float, sc: Scores, data: CollectedData) -> Candidate:
     fault, change = guess_fault(service, sc.metrics, data.changes, sc.start)
+    if fault != "bad_deploy" and _on_the_wire(service, sc):
+        fault = "network"
     reasons = []
     top = [m for m in sc.metrics if m.series.service == service and m.score >= ANOMALOUS][:2]
     reasons += [f"{m.series.name} {'up' if m.direction > 0 else 'down'} {m.score:.1f} robust units" for m in top]
@@ -307,9 +320,8 @@ def _edge_gap_evidence(root: str, sc: Scores) -> list[Evidence]:
         Evidence(
             "metric",
             root,
-            f"calls {g.caller} -> {g.callee}: the caller measured {g.after - g.before:+.4g} {g.unit} more than the "
-            f"callee ({g.before:.4g} -> {g.after:.4g} {g.unit} between the two ends, {g.score:.1f} units): time "
-            "on the wire",
+            f"calls {g.caller} -> {g.callee}: time on the wire {g.before:.4g} -> {g.after:.4g} {g.unit} "
+            f"({g.score:.1f} robust units), what the caller measured beyond the callee's own time",
             "metrics",
             {
                 "edge": f"{g.caller}->{g.callee}",

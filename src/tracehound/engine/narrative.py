@@ -14,6 +14,7 @@ FAULT_LABELS = {
     "memory": "memory exhaustion / leak",
     "db_pool": "database connection pool exhaustion",
     "latency": "network delay / slow responses",
+    "network": "network delay into the service (time on the wire)",
     "errors": "errors / exceptions",
     "bad_deploy": "bad deployment",
     "unknown": "unclassified anomaly",
@@ -43,6 +44,12 @@ NEXT_STEPS: dict[str, tuple[str, ...]] = {
     "latency": (
         "Check network and dependency latency of {svc} (DNS, TLS, load balancer, upstream provider).",
         "Compare {svc}'s slowest traces before and after {start} to find the slow operation.",
+    ),
+    "network": (
+        "Check the network path into {svc} since {start}: its node, NIC and CNI, service-mesh sidecars, "
+        "NetworkPolicy and DNS; look for packet loss, retransmits and traffic shaping (tc/netem) rules.",
+        "Compare the caller-side and the callee-side latency of the calls into {svc}: the gap is the wire; if "
+        "{svc} runs several replicas, check whether one node or zone holds the slow ones.",
     ),
     "errors": (
         "Read {svc}'s error logs since {start} and the stack traces of the new error templates.",

@@ -79,3 +79,38 @@ def test_build_sources_from_registry() -> None:
     assert sources.metrics is not None
     assert sources.metrics.name == "simulator"
     assert ("checkout", "payment") in sources.call_graph
+
+
+async def test_network_fault_delays_the_wire_into_the_service_not_the_service() -> None:
+    """Callers wait ~250 ms more on calls into the service (their side of the mesh's edge latency, the time their
+    spans spend outside the callee's span); the service's own view and its own spans stay as they were."""
+    config = SimulatorConfig.model_validate({"fault": {"service": "inventory", "type": "network", "start": None}})
+    src = build_simulator_sources(config, anchor=ANCHOR)
+    assert src.metrics is not None and src.traces is not None
+    fault_at = (ANCHOR - timedelta(minutes=10)).timestamp()
+    edges = [s for s in await src.metrics.query(WINDOW) if s.name == "edge_latency_p50_ms"]
+    into = {dict(s.labels)["reporter"]: s for s in edges if s.service == "inventory"}
+    assert dict(into["source"].labels)["caller"] == "checkout"
+
+    def mean(s: object, after: bool) -> float:
+        vals = [v for t, v in zip(s.timestamps, s.values, strict=True) if (t >= fault_at + 60) == after]  # type: ignore[attr-defined]
+        return sum(vals) / len(vals)
+
+    assert mean(into["source"], True) - mean(into["source"], False) > 200
+    assert abs(mean(into["destination"], True) - mean(into["destination"], False)) < 5
+    pairs: dict[tuple[str, str], dict[str, object]] = {}
+    for s in edges:
+        pairs.setdefault((dict(s.labels)["caller"], s.service), {})[dict(s.labels)["reporter"]] = s
+    # every other edge: callers upstream get slower (their callee waits on inventory) but the two ends agree
+    others = [(p["source"], p["destination"]) for (_, callee), p in pairs.items() if callee != "inventory"]
+    assert len(others) >= 10
+    for a, b in others:
+        assert abs((mean(a, True) - mean(b, True)) - (mean(a, False) - mean(b, False))) < 5
+    spans = await src.traces.spans(WINDOW)
+    by_id = {s.span_id: s for s in spans}
+    late = [s for s in spans if s.service == "inventory" and s.start.timestamp() >= fault_at + 60]
+    assert late
+    for child in late[:20]:
+        parent = by_id[child.parent_id or ""]
+        start_gap = (child.start - parent.start).total_seconds() * 1000
+        assert child.duration_ms < 100 and start_gap > 100  # the caller waited on the wire before the call began

@@ -18,6 +18,7 @@ CASES = [
     ("memory", "cart"), ("memory", "catalog"), ("memory", "payment"),
     ("bad_deploy", "checkout"), ("bad_deploy", "user"), ("bad_deploy", "shipping"),
     ("db_pool", "checkout"), ("db_pool", "inventory"), ("db_pool", "user"),
+    ("network", "inventory"), ("network", "redis"), ("network", "payment"),
 ]  # fmt: skip
 RESULTS: list[tuple[list[str], str]] = []
 

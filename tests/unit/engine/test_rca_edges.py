@@ -113,5 +113,5 @@ def test_generic_layout_edge_rows_find_a_network_delay_and_cite_it(tmp_path: Pat
     report = asyncio.run(investigate(incident, sources))
     assert report.root_cause == "db"
     cited = [e for e in report.evidence if e.citation.get("edge") == "api->db"]
-    assert cited and "time on the wire" in cited[0].summary
+    assert cited and "time on the wire" in cited[0].summary and "robust units" in cited[0].summary
     assert cited[0].citation["incident"] - cited[0].citation["baseline"] > 50.0

@@ -56,6 +56,26 @@ def metrics(seed: int, fault: ActiveFault | None, window: TimeRange, services: S
         if svc in st.pool:
             pool = np.clip(np.round(st.pool[svc] + 0.8 * n(8)), 0, POOL_MAX)
             out.append(_series("db_pool_connections_in_use", svc, ts, pool, "connections"))
+        out += _edge_series(seed, st, svc, ts)
+    return out
+
+
+EDGE_LATENCY = "edge_latency_p50_ms"
+
+
+def _edge_series(seed: int, st: State, callee: str, ts: np.ndarray) -> list[Series]:
+    """A service mesh's view of each call into ``callee``: its median latency as the callee's proxy measures it
+    (``reporter=destination``) and as the caller's does (``reporter=source``: plus the time on the wire)."""
+    out: list[Series] = []
+    for j, caller in enumerate(c for c, calls in CALLS.items() if any(x == callee for x, _ in calls)):
+        key = 100 + 16 * INDEX[callee] + j
+        dst = st.latency_ms[callee] * (1 + 0.03 * normal(seed, key, 1, ts=ts))
+        src = dst + 0.4 + st.wire_ms[callee] + 0.1 * normal(seed, key, 2, ts=ts)
+        for reporter, values in (("source", src), ("destination", dst)):
+            labels = (("caller", caller), ("reporter", reporter), ("service", callee))
+            query = f'{EDGE_LATENCY}{{service="{callee}", caller="{caller}", reporter="{reporter}"}}'
+            vs = tuple(round(float(v), 6) for v in values)
+            out.append(Series(EDGE_LATENCY, callee, tuple(float(t) for t in ts), vs, labels, "ms", query))
     return out
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from tracehound.connectors.simulator.topology import CALLS, SPEC, topo_leaves_first
 
-FAULT_TYPES = ("errors", "latency", "cpu", "memory", "bad_deploy", "db_pool")
+FAULT_TYPES = ("errors", "latency", "cpu", "memory", "bad_deploy", "db_pool", "network")
+WIRE_DELAY_MS = 250.0  # a "network" fault: added on the wire into the service (its callers wait, it does not)
 POOL_MAX = 20.0
 RAMP_SECONDS = 60.0
 
@@ -49,6 +50,7 @@ class State:
     cpu: dict[str, np.ndarray] = field(default_factory=dict)
     memory_mb: dict[str, np.ndarray] = field(default_factory=dict)
     pool: dict[str, np.ndarray] = field(default_factory=dict)
+    wire_ms: dict[str, np.ndarray] = field(default_factory=dict)  # delay on the calls into the service
     fault_flags: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
@@ -91,9 +93,11 @@ def compute_state(ts: np.ndarray, fault: ActiveFault | None) -> State:
         latency = own["own_ms"].copy()
         ok = 1.0 - own["own_err"]
         for callee, share in CALLS.get(name, ()):
-            latency = latency + share * st.latency_ms[callee]
+            latency = latency + share * (st.latency_ms[callee] + st.wire_ms[callee])
             ok = ok * (1.0 - 0.7 * share * st.err[callee])
         st.rate[name] = SPEC[name].rate * daily
+        delayed = fault is not None and fault.service == name and fault.type == "network"
+        st.wire_ms[name] = WIRE_DELAY_MS * fault.intensity(ts) if delayed and fault else np.zeros_like(ts)
         st.own_ms[name] = own["own_ms"]
         st.latency_ms[name] = latency
         st.own_err[name] = own["own_err"]

@@ -16,7 +16,7 @@ from tracehound.engine.ports import Sources
 from tracehound.engine.types import Change, LogRecord, Series, Span, TimeRange
 
 SourceName = Literal["metrics", "logs", "traces", "changes"]
-FaultType = Literal["errors", "latency", "cpu", "memory", "bad_deploy", "db_pool"]
+FaultType = Literal["errors", "latency", "cpu", "memory", "bad_deploy", "db_pool", "network"]
 
 
 class FaultSpec(BaseModel):

@@ -29,8 +29,9 @@ class _TraceBuilder:
         for callee, share in CALLS.get(svc, ()):
             if svc == "api-gateway" or self.rng.random() >= share:
                 continue
-            ms, child_err = self.call(callee, span_id, t)
-            t += ms / 1000.0
+            wire = float(self.st.wire_ms[callee][self.mi]) / 2000.0  # each way
+            ms, child_err = self.call(callee, span_id, t + wire)
+            t += ms / 1000.0 + 2 * wire
             error = error or (child_err and self.rng.random() < 0.7)
         duration = (t - t0) * 1000.0 + own / 2.0
         self.spans.append(
@@ -69,7 +70,9 @@ def spans(seed: int, fault: ActiveFault | None, window: TimeRange, limit: int) -
             route = _gateway_route(rng)
             gw_own = float(st.own_ms["api-gateway"][mi]) * float(rng.lognormal(0.0, 0.15))
             fe_own = float(st.own_ms["frontend"][mi]) * float(rng.lognormal(0.0, 0.15))
-            ms, err = b.call(route, f"{b.trace_id[:8]}gw", start + 0.003)
+            wire = float(st.wire_ms[route][mi]) / 1000.0
+            ms, err = b.call(route, f"{b.trace_id[:8]}gw", start + 0.003 + wire / 2)
+            ms += wire * 1000.0
             err = err or bool(rng.random() < float(st.own_err["api-gateway"][mi]))
             gw = Span(
                 b.trace_id,
