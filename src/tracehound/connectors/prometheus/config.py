@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -15,6 +15,15 @@ _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 SECRET_FIELDS = ("auth_header_value", "basic_auth_password")
 
 MetricName = Annotated[str, Field(pattern=_METRIC.pattern, max_length=200)]
+
+
+def _label_name(v: str) -> str:
+    if not _LABEL.match(v):
+        raise ValueError(f"{v!r} is not a valid Prometheus label name")
+    return v
+
+
+LabelName = Annotated[str, AfterValidator(_label_name)]
 
 
 class EdgeLatencyConfig(BaseModel):
@@ -27,9 +36,9 @@ class EdgeLatencyConfig(BaseModel):
     metric: MetricName = Field(
         default="istio_request_duration_milliseconds_bucket", description="The histogram's *_bucket metric."
     )
-    caller_label: str = Field(default="source_workload", description="Label naming the calling service.")
-    callee_label: str = Field(default="destination_workload", description="Label naming the called service.")
-    reporter_label: str = Field(default="reporter", description="Label saying which end measured the call.")
+    caller_label: LabelName = Field(default="source_workload", description="Label naming the calling service.")
+    callee_label: LabelName = Field(default="destination_workload", description="Label naming the called service.")
+    reporter_label: LabelName = Field(default="reporter", description="Label saying which end measured the call.")
     caller_side: str = Field(default="source", description="reporter value of the caller's measurement.")
     callee_side: str = Field(default="destination", description="reporter value of the callee's measurement.")
     quantile: float = Field(default=0.5, gt=0, lt=1, description="The quantile compared (the median by default).")
@@ -40,13 +49,6 @@ class EdgeLatencyConfig(BaseModel):
         "first minutes of an incident: a window of about 4 scrape intervals (1m for Istio's 15 s) shows a delay "
         "there, a 5m window only half of it.",
     )
-
-    @field_validator("caller_label", "callee_label", "reporter_label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        if not _LABEL.match(v):
-            raise ValueError(f"{v!r} is not a valid Prometheus label name")
-        return v
 
     @field_validator("metric")
     @classmethod
@@ -60,8 +62,8 @@ class PrometheusConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = Field(description="Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090.")
-    service_label: str = Field(default="service", description="The label that names a service.")
-    label_filters: dict[str, str] = Field(
+    service_label: LabelName = Field(default="service", description="The label that names a service.")
+    label_filters: dict[LabelName, str] = Field(
         default_factory=dict, description="Extra equality matchers added to every selector (e.g. env=prod)."
     )
     metrics: list[MetricName] | None = Field(
@@ -102,21 +104,6 @@ class PrometheusConfig(BaseModel):
         if "@" in v.split("/", 3)[2]:
             # the URL is shown (API, reports, errors): credentials go in the secret fields instead
             raise ValueError("must not carry credentials; use basic_auth_username/basic_auth_password")
-        return v
-
-    @field_validator("service_label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        if not _LABEL.match(v):
-            raise ValueError(f"{v!r} is not a valid Prometheus label name")
-        return v
-
-    @field_validator("label_filters")
-    @classmethod
-    def _filters(cls, v: dict[str, str]) -> dict[str, str]:
-        for k in v:
-            if not _LABEL.match(k):
-                raise ValueError(f"{k!r} is not a valid Prometheus label name")
         return v
 
     @field_validator("auth_header_name")
