@@ -19,7 +19,7 @@ from tracehound.engine.rca.edges import EdgeGap, edge_gaps, edge_pairs, gap_sign
 from tracehound.engine.rca.flows import FlowChange, analyze_flows, flow_scores, without_healed_callees
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
-from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores, robust_scores_at
+from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores, robust_scores_at, sampling_step
 from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
 from tracehound.engine.types import Change, LogRecord, Series, SourceFailure, Span, TimeRange
 
@@ -82,12 +82,6 @@ class Scores:
     ranking: Ranking
     flows: list[FlowChange] = field(default_factory=list)
     edge_gaps: list[EdgeGap] = field(default_factory=list)
-
-
-def _step(series: Sequence[Series]) -> float:
-    """Median sampling step (s) over the series (60 when unknown)."""
-    steps = [float(np.median(np.diff(x.timestamps))) for x in series[:200] if len(x.timestamps) > 2]
-    return float(np.median(steps)) if steps else 60.0
 
 
 def _start(
@@ -224,7 +218,7 @@ def _signals(
 def score_services(
     data: CollectedData, sources: Sources, window: TimeRange, t: datetime, config: InvestigationConfig, explicit: bool
 ) -> Scores:
-    step = _step(data.series)
+    step = sampling_step(data.series)
     cp = _start(data, window, t, config, explicit, step)
     start = cp.start
     span = max(config.baseline_span, timedelta(seconds=step * config.baseline_steps))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -55,6 +55,17 @@ def promql(config: PrometheusConfig, metric: str, services: Sequence[str] | None
         by = f"le, {config.service_label}"
         return f"histogram_quantile({config.histogram_quantile:g}, sum by ({by}) (rate({sel}[{config.rate_window}])))"
     return f"rate({sel}[{config.rate_window}])" if is_counter(metric) else sel
+
+
+def _matrix(result: list[dict[str, object]]) -> Iterator[tuple[dict[str, object], list[tuple[float, float]]]]:
+    """(labels, finite points) of each well-formed series of a range query's answer that has any point."""
+    for item in result:
+        labels, values = item.get("metric"), item.get("values")
+        if not isinstance(labels, dict) or not isinstance(values, list):
+            continue
+        points = [(float(t), float(v)) for t, v in values if math.isfinite(float(v))]
+        if points:
+            yield labels, points
 
 
 def edge_promql(config: PrometheusConfig, edges: EdgeLatencyConfig, services: Sequence[str] | None = None) -> str:
@@ -165,14 +176,10 @@ class PrometheusMetrics:
         side = {e.caller_side: "source", e.callee_side: "destination"}
         unit = "ms" if "millisecond" in e.metric else "s" if "second" in e.metric else ""
         out: list[Series] = []
-        for item in result:
-            labels, values = item.get("metric"), item.get("values")
-            if not isinstance(labels, dict) or not isinstance(values, list):
-                continue
+        for labels, points in _matrix(result):
             caller, callee = str(labels.get(e.caller_label, "")), str(labels.get(e.callee_label, ""))
             reporter = side.get(str(labels.get(e.reporter_label, "")))
-            points = [(float(t), float(v)) for t, v in values if math.isfinite(float(v))]
-            if not caller or not callee or reporter is None or not points:
+            if not caller or not callee or reporter is None:
                 continue
             out.append(
                 Series(
@@ -192,15 +199,9 @@ class PrometheusMetrics:
     ) -> list[Series]:
         wanted = None if services is None else set(services)
         out: list[Series] = []
-        for item in result:
-            labels, values = item.get("metric"), item.get("values")
-            if not isinstance(labels, dict) or not isinstance(values, list):
-                continue
+        for labels, points in _matrix(result):
             service = str(labels.get(self.config.service_label, ""))
-            if not service or (wanted is not None and service not in wanted):
-                continue
-            points = [(float(t), float(v)) for t, v in values if math.isfinite(float(v))]
-            if points:
+            if service and (wanted is None or service in wanted):
                 out.append(self._one(metric, query, labels, points))
         return out
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from tracehound.connectors.simulator.model import POOL_MAX, ActiveFault, State, compute_state
 from tracehound.connectors.simulator.topology import CALLS, INDEX, SPEC, normal, text_key, uniform
-from tracehound.engine.types import LogRecord, Series, TimeRange
+from tracehound.engine.types import CALLER_LABEL, REPORTER_LABEL, LogRecord, Series, TimeRange
 
 STEP = 30.0
 TRACES_PER_MINUTE = 20
@@ -72,7 +72,7 @@ def _edge_series(seed: int, st: State, callee: str, ts: np.ndarray) -> list[Seri
         dst = st.latency_ms[callee] * (1 + 0.03 * normal(seed, key, 1, ts=ts))
         src = dst + 0.4 + st.wire_ms[callee] + 0.1 * normal(seed, key, 2, ts=ts)
         for reporter, values in (("source", src), ("destination", dst)):
-            labels = (("caller", caller), ("reporter", reporter), ("service", callee))
+            labels = ((CALLER_LABEL, caller), (REPORTER_LABEL, reporter), ("service", callee))
             query = f'{EDGE_LATENCY}{{service="{callee}", caller="{caller}", reporter="{reporter}"}}'
             vs = tuple(round(float(v), 6) for v in values)
             out.append(Series(EDGE_LATENCY, callee, tuple(float(t) for t in ts), vs, labels, "ms", query))

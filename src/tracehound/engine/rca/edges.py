@@ -23,6 +23,7 @@ from datetime import datetime
 
 import numpy as np
 
+from tracehound.engine.rca.robust import sampling_step
 from tracehound.engine.types import CALLER_LABEL, REPORTER_LABEL, Series, TimeRange
 
 REPORTERS = ("source", "destination")
@@ -79,11 +80,6 @@ def _by_step(s: Series, step: float) -> dict[int, float]:
     return out
 
 
-def _step(series: Sequence[Series]) -> float:
-    steps = [float(np.median(np.diff(s.timestamps))) for s in series if len(s.timestamps) > 2]
-    return max(float(np.median(steps)), 1e-3) if steps else 60.0
-
-
 def edge_gaps(
     series: Sequence[Series],
     *,
@@ -98,7 +94,7 @@ def edge_gaps(
         edge = edge_of(s)
         if edge is not None:
             pairs[(edge[0], s.service, s.name)][edge[1]] = s
-    step = _step(series)
+    step = max(sampling_step(series, sample=None), 1e-3)
     b0, b1 = round(baseline.start.timestamp() / step), round(baseline.end.timestamp() / step)
     w0, w1 = round(anomaly_start.timestamp() / step), round(end.timestamp() / step)
     out: list[EdgeGap] = []

@@ -72,6 +72,12 @@ class MetricScore:
     peak_value: float  # most extreme value of the scored window
 
 
+def sampling_step(series: Sequence[Series], *, sample: int | None = 200) -> float:
+    """Median sampling step (s) over the series, the first ``sample`` of them (all: None); 60 when unknown."""
+    steps = [float(np.median(np.diff(x.timestamps))) for x in series[:sample] if len(x.timestamps) > 2]
+    return float(np.median(steps)) if steps else 60.0
+
+
 def window_values(series: Series, window: TimeRange) -> np.ndarray:
     ts = np.asarray(series.timestamps, dtype=float)
     vs = np.asarray(series.values, dtype=float)
