@@ -16,6 +16,7 @@ from tracehound.engine.narrative import (
 )
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
+from tracehound.engine.rca.combine import WIRE_SIGNALS
 from tracehound.engine.rca.edges import edge_pairs, split_edges
 from tracehound.engine.rca.graph import build_call_graph
 from tracehound.engine.rca.robust import ANOMALOUS
@@ -279,15 +280,11 @@ def _change_for(service: str, changes: Sequence[Change], start: datetime) -> Cha
     return guess_fault(service, [], changes, start)[1]
 
 
-# signals that measure time on the wire into a service (spans' client-side gap, both ends' edge latency)
-_WIRE_SIGNALS = ("traces:gap", "edges:gap")
-
-
 def _on_the_wire(service: str, sc: Scores) -> bool:
     """True when the service's strongest evidence is a delay on the calls into it, not its own behaviour."""
     mine = {name: v.get(service, 0.0) for name, v in sc.ranking.signals.items()}
     top = max(mine, key=lambda k: mine[k], default=None)
-    return top in _WIRE_SIGNALS and mine[top] > 0
+    return top in WIRE_SIGNALS and mine[top] > 0
 
 
 def _candidate(service: str, score: float, sc: Scores, data: CollectedData) -> Candidate:

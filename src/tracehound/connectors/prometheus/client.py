@@ -28,9 +28,9 @@ def alternatives(values: Sequence[str]) -> str:
     return _escape("|".join(_REGEX_SPECIAL.sub(r"\\\1", v) for v in sorted(set(values))))
 
 
-def quoted(value: str) -> str:
-    """``value`` escaped for a PromQL string literal."""
-    return _escape(value)
+def filter_matchers(config: PrometheusConfig) -> list[str]:
+    """The configured ``label_filters`` as equality matchers (``env="prod"``), added to every selector."""
+    return [f'{k}="{_escape(v)}"' for k, v in sorted(config.label_filters.items())]
 
 
 def selector(config: PrometheusConfig, metric: str | None = None, services: Sequence[str] | None = None) -> str:
@@ -38,7 +38,7 @@ def selector(config: PrometheusConfig, metric: str | None = None, services: Sequ
     when given: ``service=~"a|b"``)."""
     label = config.service_label
     matchers = [f'{label}=~"{alternatives(services)}"' if services else f'{label}!=""']
-    matchers += [f'{k}="{_escape(v)}"' for k, v in sorted(config.label_filters.items())]
+    matchers += filter_matchers(config)
     return f"{metric or ''}{{{', '.join(matchers)}}}"
 
 

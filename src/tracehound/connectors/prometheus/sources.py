@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tracehound.connectors.prometheus.client import PrometheusClient, PrometheusError, alternatives, quoted, selector
+from tracehound.connectors.prometheus.client import (
+    PrometheusClient,
+    PrometheusError,
+    alternatives,
+    filter_matchers,
+    selector,
+)
 from tracehound.connectors.prometheus.config import EdgeLatencyConfig, PrometheusConfig
 from tracehound.engine.ports import Sources
 from tracehound.engine.types import CALLER_LABEL, REPORTER_LABEL, Series, TimeRange
@@ -75,7 +81,7 @@ def edge_promql(config: PrometheusConfig, edges: EdgeLatencyConfig, services: Se
         f'{edges.caller_label}!=""',
         f'{edges.callee_label}=~"{alternatives(services)}"' if services else f'{edges.callee_label}!=""',
     ]
-    matchers += [f'{k}="{quoted(v)}"' for k, v in sorted(config.label_filters.items())]
+    matchers += filter_matchers(config)
     by = f"le, {edges.caller_label}, {edges.callee_label}, {edges.reporter_label}"
     sel = f"{edges.metric}{{{', '.join(matchers)}}}"
     window = edges.rate_window or config.rate_window

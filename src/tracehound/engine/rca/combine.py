@@ -40,6 +40,10 @@ _METRIC_WEIGHTS: tuple[tuple[str, float], ...] = (
 )
 
 
+# signals that measure time on the wire into a service: the spans' client-side gap, both ends' edge latency
+WIRE_SIGNALS = ("traces:gap", "edges:gap")
+
+
 @dataclass(frozen=True, slots=True)
 class CombineConfig:
     # weight of each signal's evidence; a metric family signal is named "metrics:<family>"
@@ -203,7 +207,7 @@ def combine(
     support: dict[str, float] = {}
     # a delay on the wire into a callee, from spans or from both ends' edge latency metrics
     gap: dict[str, float] = {}
-    for name in ("traces:gap", "edges:gap"):
+    for name in WIRE_SIGNALS:
         for s, d in dominance(signals.get(name, {}), config, _floor(name, config)).items():
             gap[s] = max(gap.get(s, 0.0), d)
     for name, raw in signals.items():
