@@ -83,6 +83,33 @@ def test_a_change_in_the_workload_mix_is_not_a_change_in_shape() -> None:
     assert max((c.score for c in changes), default=0.0) < 1.0
 
 
+def _rare(after: int) -> tuple[list[Span], list[LogRecord]]:
+    """/one carries the traffic; /two (a checkout) is asked 16 times before and ``after`` times after, broken."""
+    spans: list[Span] = []
+    logs: list[LogRecord] = []
+    for i in range(64):
+        s, lg = _request(i, T - timedelta(seconds=110 - i), broken=False, endpoint="/two" if i % 4 == 0 else "/one")
+        spans, logs = spans + s, logs + lg
+    for i in range(60):
+        s, lg = _request(
+            1000 + i, T + timedelta(seconds=1 + i), broken=i < after, endpoint="/two" if i < after else "/one"
+        )
+        spans, logs = spans + s, logs + lg
+    return spans, logs
+
+
+def test_a_handful_of_requests_of_a_rare_endpoint_is_enough() -> None:
+    spans, logs = _rare(after=4)
+    top = analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END).changes[0]
+    assert (top.service, top.endpoint, top.step) == ("price", "/two", "log p.c.PriceController#46")
+    assert (top.before_with, top.before_n, top.after_with, top.after_n) == (16, 16, 0, 4)
+    assert top.score > 4
+    # two requests are not a share
+    spans, logs = _rare(after=2)
+    assert not [c for c in analyze_flows(logs, spans, baseline=[BASE], anomaly_start=T, end=END).changes
+                if c.endpoint == "/two"]  # fmt: skip
+
+
 def test_steps_are_code_locations_when_lines_name_them() -> None:
     assert LOCATION.search("INFO  c.s.ContactsServiceImpl#34 TraceID: x").group(0) == "c.s.ContactsServiceImpl#34"  # type: ignore[union-attr]
     assert LOCATION.search("ERROR cart.py:120 boom").group(0) == "cart.py:120"  # type: ignore[union-attr]
