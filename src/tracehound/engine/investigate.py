@@ -17,8 +17,7 @@ from tracehound.engine.narrative import (
 from tracehound.engine.parse import Understanding, match_services, parse_incident
 from tracehound.engine.ports import ProgressCallback, Sources
 from tracehound.engine.rca.combine import WIRE_SIGNALS
-from tracehound.engine.rca.edges import edge_pairs, split_edges
-from tracehound.engine.rca.graph import build_call_graph
+from tracehound.engine.rca.edges import split_edges
 from tracehound.engine.rca.robust import ANOMALOUS
 from tracehound.engine.rca.traces import EdgeStats
 from tracehound.engine.report import Candidate, Evidence, Report, TimelineEntry, iso
@@ -245,7 +244,7 @@ def _analyse(
         emit("evidence.found", "analyse", e.summary, evidence_kind=e.kind, service=e.service)
     clear = {m.series.service for m in sc.metrics if m.score >= 5.0 and m.family in ("error", "latency")}
     affected = [s for s, v in sc.ranking.combined.items() if v >= 0.3 or s in clear]
-    front = _front(affected, build_call_graph(data.spans, [*sources.call_graph, *edge_pairs(data.edges)]))
+    front = _front(affected, sc.graph)
     summary = (
         f"{root} is the most likely root cause ({FAULT_LABELS.get(fault, fault)}), anomaly since "
         f"{sc.start:%Y-%m-%d %H:%M} UTC"

@@ -17,7 +17,7 @@ from tracehound.engine.rca.changepoint import ChangePoint, ChangePointConfig, fi
 from tracehound.engine.rca.combine import Ranking, combine, metric_family_scores, top_dominance
 from tracehound.engine.rca.edges import EdgeGap, edge_gaps, edge_pairs, gap_signal
 from tracehound.engine.rca.flows import FlowChange, analyze_flows, flow_scores, without_healed_callees
-from tracehound.engine.rca.graph import build_call_graph
+from tracehound.engine.rca.graph import CallGraph, build_call_graph
 from tracehound.engine.rca.logs import TemplateCount, log_anomalies, log_signals
 from tracehound.engine.rca.robust import MetricScore, RobustConfig, robust_scores, robust_scores_at, sampling_step
 from tracehound.engine.rca.traces import TraceAnalysis, analyze_traces
@@ -82,6 +82,7 @@ class Scores:
     ranking: Ranking
     flows: list[FlowChange] = field(default_factory=list)
     edge_gaps: list[EdgeGap] = field(default_factory=list)
+    graph: CallGraph = field(default_factory=dict)  # caller -> callees, from the spans and the static edges
 
 
 def _start(
@@ -271,4 +272,4 @@ def score_services(
     ranking = combine(signals, graph, usual_top=usual)
     peak = max(cp.signal, key=lambda p: p[1], default=None)
     peak_ts = datetime.fromtimestamp(peak[0], UTC) if peak and peak[0] >= start.timestamp() else None
-    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking, flows, gaps)
+    return Scores(start, cp.detected, peak_ts, metrics, logs, traces, ranking, flows, gaps, graph)

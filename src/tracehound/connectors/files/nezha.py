@@ -56,6 +56,7 @@ class NezhaCase:
     horizon: datetime  # the case's data ends here (exclusive)
 
 
+@lru_cache(maxsize=4096)
 def service_of(pod: str) -> str:
     parts = pod.split("-")
     return "-".join(parts[:-2]) if len(parts) > 2 else pod

@@ -131,8 +131,23 @@ def _z(kb: int, nb: int, ka: int, na: int, prior: float) -> float:
     return (ka / na - kb / nb) / math.sqrt(pooled * (1 - pooled) * (1 / nb + 1 / na))
 
 
-def _within(ts: datetime, ranges: Sequence[TimeRange]) -> bool:
-    return any(r.start <= ts < r.end for r in ranges)
+def _merged(ranges: Sequence[TimeRange]) -> list[tuple[datetime, datetime]]:
+    """``ranges`` as disjoint (start, end) pairs, in order."""
+    out: list[tuple[datetime, datetime]] = []
+    for r in sorted(ranges, key=lambda r: r.start):
+        if out and r.start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], r.end))
+        else:
+            out.append((r.start, r.end))
+    return out
+
+
+def _logs_in(logs: Sequence[LogRecord], ranges: Sequence[TimeRange]) -> list[LogRecord]:
+    return [r for lo, hi in _merged(ranges) for r in logs if lo <= r.ts < hi]
+
+
+def _spans_in(spans: Sequence[Span], ranges: Sequence[TimeRange]) -> list[Span]:
+    return [s for lo, hi in _merged(ranges) for s in spans if lo <= s.start < hi]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +177,8 @@ def analyze_flows(
     miner = make_miner()
     templates: dict[int, str] = {}
     after = [TimeRange(anomaly_start, end)]
-    before = _shapes(
-        (r for r in logs if _within(r.ts, baseline)),
-        (s for s in spans if _within(s.start, baseline)),
-        miner,
-        templates,
-        config,
-    )
-    now = _shapes(
-        (r for r in logs if _within(r.ts, after)),
-        (s for s in spans if _within(s.start, after)),
-        miner,
-        templates,
-        config,
-    )
+    before = _shapes(_logs_in(logs, baseline), _spans_in(spans, baseline), miner, templates, config)
+    now = _shapes(_logs_in(logs, after), _spans_in(spans, after), miner, templates, config)
     recovered = {
         g
         for g in set(now.requests) & set(before.requests)
