@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracehound.connectors.files import FilesConfig, build_files_sources, generic, nezha
-from tracehound.connectors.files.common import log_level, parse_epoch
+from tracehound.connectors.files.common import log_level, parse_epoch, read_columns
 from tracehound.connectors.registry import SOURCE_KINDS, build_sources, validate_source_config
 from tracehound.engine.types import TimeRange
 
@@ -119,6 +119,14 @@ def test_helpers() -> None:
     assert log_level('{"severity":"warning","message":"x"}') == "WARN"
     assert log_level("17:25:34.987 INFO  s.s.Impl#119 ok") == "INFO"
     assert log_level("no level here") == "INFO"
+
+
+def test_read_columns_picks_columns_by_name_and_fills_gaps(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(" b ,a,c\n1,2,3\n4,5\n\n6,7,8,9\n")
+    rows = list(read_columns(path, ("a", "b", "missing")))
+    # a short row, a blank line and a long row: no row lost or shifted, absent cells are ""
+    assert rows == [("2", "1", ""), ("5", "4", ""), ("", "", ""), ("7", "6", "")]
 
 
 def _run(coro: object) -> list:  # type: ignore[type-arg]

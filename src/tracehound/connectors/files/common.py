@@ -46,6 +46,21 @@ def read_rows(path: Path) -> Iterator[dict[str, str]]:
         yield from reader
 
 
+def read_columns(path: Path, columns: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    """The named columns of each row of a CSV file ("" where a column or a cell is missing): the fast path for
+    large files, with no dict per row."""
+    with open_text(path) as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        at = [header.index(c) if c in header else -1 for c in columns]
+        width = len(header)
+        for row in reader:
+            if len(row) >= width:
+                yield tuple(row[i] if i >= 0 else "" for i in at)
+            else:
+                yield tuple(row[i] if 0 <= i < len(row) else "" for i in at)
+
+
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
     """Records of a CSV, JSON-lines or JSON (list, or object with one list value) file."""
     name = path.name.removesuffix(".gz")

@@ -32,6 +32,7 @@ from tracehound.connectors.files.common import (
     log_level,
     open_text,
     parse_iso,
+    read_columns,
     read_rows,
     to_float,
     utc,
@@ -210,41 +211,38 @@ def _message(raw: str) -> tuple[str, str | None]:
 @lru_cache(maxsize=48)
 def _log_file(path: str) -> tuple[LogRecord, ...]:
     out = []
-    for row in read_rows(Path(path)):
+    for ts_ns, pod, raw, trace in read_columns(Path(path), ("TimeUnixNano", "PodName", "Log", "TraceID")):
         try:
-            ts = int(row["TimeUnixNano"]) / 1e9
-        except (KeyError, ValueError):
+            ts = int(ts_ns) / 1e9
+        except ValueError:
             continue
-        msg, lvl = _message(row.get("Log", ""))
-        out.append(
-            LogRecord(
-                utc(ts),
-                service_of(row.get("PodName", "")),
-                log_level(msg, lvl),
-                msg,
-                row.get("TraceID") or None,
-            )
-        )
+        msg, lvl = _message(raw)
+        out.append(LogRecord(utc(ts), service_of(pod), log_level(msg, lvl), msg, trace or None))
     return tuple(out)
+
+
+_SPAN_COLUMNS = ("StartTimeUnixNano", "Duration", "TraceID", "SpanID", "ParentID", "PodName", "OperationName")
 
 
 @lru_cache(maxsize=48)
 def _trace_file(path: str) -> tuple[Span, ...]:
+    """The spans of one minute file. Trace ids and operation names repeat across a file's rows: one string object
+    each (a minute of Online Boutique holds ~19,000 spans, and 48 minutes stay cached)."""
     out = []
-    for row in read_rows(Path(path)):
+    same: dict[str, str] = {}
+    for start_ns, duration, trace, span, parent, pod, op in read_columns(Path(path), _SPAN_COLUMNS):
         try:
-            start = int(row["StartTimeUnixNano"]) / 1e9
-            dur_ms = float(row["Duration"]) / 1000.0
-        except (KeyError, ValueError):
+            start = int(start_ns) / 1e9
+            dur_ms = float(duration) / 1000.0
+        except ValueError:
             continue
-        parent = row.get("ParentID") or None
         out.append(
             Span(
-                row.get("TraceID", ""),
-                row.get("SpanID", ""),
-                None if parent in (None, "root", "0", "") else parent,
-                service_of(row.get("PodName", "")),
-                row.get("OperationName", ""),
+                same.setdefault(trace, trace),
+                span,
+                None if parent in ("root", "0", "") else parent,
+                service_of(pod),
+                same.setdefault(op, op),
                 utc(start),
                 dur_ms,
                 False,

@@ -113,12 +113,6 @@ def _covered(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def _phase(s: Span, baseline: TimeRange, anomaly_start: datetime, end: datetime) -> int:
-    if baseline.start <= s.start < baseline.end:
-        return 0
-    return 1 if anomaly_start <= s.start < end else -1
-
-
 def _accumulate(
     spans: Sequence[Span],
     baseline: TimeRange,
@@ -127,12 +121,15 @@ def _accumulate(
     history: TimeRange,
     bucket: float,
 ) -> _Acc:
-    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    # the hot loop of an investigation (every span of the window, twice with a reference): times as floats,
+    # computed once per span, and spans found by index
+    starts = [s.start.timestamp() for s in spans]
+    index = {(s.trace_id, s.span_id): i for i, s in enumerate(spans)}
     child_err: set[tuple[str, str]] = set()
     children: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    for s in spans:
+    for s, t in zip(spans, starts, strict=True):
         if s.parent_id is not None:
-            t0 = s.start.timestamp() * 1000.0
+            t0 = t * 1000.0
             children[(s.trace_id, s.parent_id)].append((t0, t0 + s.duration_ms))
             if s.error:
                 child_err.add((s.trace_id, s.parent_id))
@@ -140,18 +137,27 @@ def _accumulate(
     # time on the wire; with several (a handler calling a database, then a cache) it must not include the other
     # callees' time, or a slow database reads as a network delay into the cache
     covered = {k: _covered(v) for k, v in children.items()}
+    b0, b1 = baseline.start.timestamp(), baseline.end.timestamp()
+    a0, a1 = anomaly_start.timestamp(), end.timestamp()
+    h0, h1 = history.start.timestamp(), history.end.timestamp()
     acc = _Acc()
-    for s in spans:
-        parent = by_id.get((s.trace_id, s.parent_id)) if s.parent_id else None
+    for s, t in zip(spans, starts, strict=True):
+        phase = 0 if b0 <= t < b1 else 1 if a0 <= t < a1 else -1
+        in_history = h0 <= t < h1
+        if phase < 0 and not in_history:
+            continue
+        i = index.get((s.trace_id, s.parent_id)) if s.parent_id else None
+        parent = spans[i] if i is not None else None
         remote = parent is not None and parent.service != s.service
-        # only a client span (nested in its own service's span) has nothing but the call in it; a server span
-        # that directly parents the callee's span also holds its own service's processing time
-        grand = by_id.get((s.trace_id, parent.parent_id)) if parent is not None and parent.parent_id else None
-        client = parent is not None and grand is not None and grand.service == parent.service
-        gap = parent.duration_ms - covered[(s.trace_id, parent.span_id)] if parent is not None else 0.0
-        if remote and client and parent is not None and history.start <= s.start < history.end:
-            acc.hist_g[(parent.service, s.service)][int(s.start.timestamp() // bucket)].append(gap)
-        phase = _phase(s, baseline, anomaly_start, end)
+        client, gap = False, 0.0
+        if remote and parent is not None:
+            # only a client span (nested in its own service's span) has nothing but the call in it; a server
+            # span that directly parents the callee's span also holds its own service's processing time
+            g = index.get((s.trace_id, parent.parent_id)) if parent.parent_id else None
+            client = g is not None and spans[g].service == parent.service
+            gap = parent.duration_ms - covered[(s.trace_id, parent.span_id)]
+            if client and in_history:
+                acc.hist_g[(parent.service, s.service)][int(t // bucket)].append(gap)
         if phase < 0:
             continue
         acc.op_d[(s.service, s.operation, phase)].append(s.duration_ms)
