@@ -26,7 +26,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def result() -> bench.BenchResult:
-    return bench.run(bench.load_cases(DATASET, "nezha"))
+    return bench.run(bench.load_cases(DATASET, "nezha"), jobs=2)
 
 
 def test_every_case_is_investigated_and_ranked(result: bench.BenchResult) -> None:

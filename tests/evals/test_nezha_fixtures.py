@@ -24,6 +24,19 @@ def test_top1_is_the_injected_service(case_id: str) -> None:
     assert result.ranking[:1] == [case.truth], result
 
 
+def test_cases_run_in_worker_processes_give_the_serial_results() -> None:
+    cases = [CASES[k] for k in sorted(CASES)]
+    serial = bench.run(cases, jobs=1)
+    seen: list[str] = []
+    parallel = bench.run(cases, jobs=2, on_case=lambda r: seen.append(r.case_id))
+    assert sorted(seen) == sorted(CASES)  # progress reported once per case, as each finishes
+    assert [(c.case_id, c.ranking, c.baseline_ranking, c.error) for c in parallel.cases] == [
+        (c.case_id, c.ranking, c.baseline_ranking, c.error) for c in serial.cases
+    ]
+    # the workers' peaks are added to this process's own
+    assert parallel.peak_rss_mb > serial.peak_rss_mb
+
+
 def test_bench_cli_json_on_fixture() -> None:
     out = CliRunner().invoke(bench_app, [str(FIXTURE), "--json"])
     assert out.exit_code == 0, out.output
