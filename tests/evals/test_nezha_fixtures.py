@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -10,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tracehound.cli.bench import bench_app
+from tracehound.engine.ports import Sources
 from tracehound.evals import bench
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "nezha"
@@ -35,6 +39,25 @@ def test_cases_run_in_worker_processes_give_the_serial_results() -> None:
     ]
     # the workers' peaks are added to this process's own
     assert parallel.peak_rss_mb > serial.peak_rss_mb
+
+
+def _sources_that_fail(folder: Path, n: int) -> Sources:
+    (folder / f"started-{n}").touch()
+    if n > 0:
+        time.sleep(0.3)
+    raise RuntimeError(f"case {n} cannot read its data")
+
+
+def test_a_failing_case_stops_the_workers_without_running_the_queued_cases(tmp_path: Path) -> None:
+    t = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    cases = [
+        bench.Case(f"c{n}", "sys", "cpu", "svc", t, t, partial(_sources_that_fail, tmp_path, n)) for n in range(20)
+    ]
+    with pytest.raises(RuntimeError, match="cannot read its data"):
+        bench.run(cases, jobs=2)
+    started = len(list(tmp_path.glob("started-*")))
+    # the cases already handed to a worker may start; the other 15 or so are cancelled
+    assert 1 <= started <= 6, started
 
 
 def test_bench_cli_json_on_fixture() -> None:

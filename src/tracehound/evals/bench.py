@@ -201,7 +201,8 @@ def _run_in_workers(
     done: dict[int, CaseResult] = {}
     peaks: dict[int, float] = {}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(cases)), mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(cases)), mp_context=context)
+    try:
         futures = {pool.submit(_case_in_worker, case): i for i, case in enumerate(cases)}
         for future in as_completed(futures):
             r, pid, peak = future.result()
@@ -209,6 +210,10 @@ def _run_in_workers(
             peaks[pid] = max(peak, peaks.get(pid, 0.0))
             if on_case is not None:
                 on_case(r)
+    finally:
+        # after a failure or Ctrl-C the queued cases are dropped, not run (not a `with` block: its exit would
+        # shut down again without cancelling, and the pool would run every queued case before the error shows)
+        pool.shutdown(wait=True, cancel_futures=True)
     return [done[i] for i in range(len(cases))], sum(peaks.values())
 
 
