@@ -39,6 +39,8 @@ def test_cases_run_in_worker_processes_give_the_serial_results() -> None:
     ]
     # the workers' peaks are added to this process's own
     assert parallel.peak_rss_mb > serial.peak_rss_mb
+    assert (serial.processes, parallel.processes) == (1, 2)
+    assert bench.summary(parallel)["processes"] == 2
 
 
 def _sources_that_fail(folder: Path, n: int) -> Sources:

@@ -77,8 +77,7 @@ def bench(
                     + (f"  [red]{r.error}[/red]" if r.error else "")
                 )
 
-        workers = jobs or ev.default_jobs()
-        result = ev.run(cases, on_case=on_case, jobs=workers)
+        result = ev.run(cases, on_case=on_case, jobs=jobs or ev.default_jobs())
     if as_json:
         typer.echo(orjson.dumps(result.to_dict()).decode())
         return
@@ -87,7 +86,7 @@ def bench(
     else:
         out.print(_table(result))
     out.print(
-        f"{len(result.cases)} cases in {result.seconds:.1f} s on {min(workers, len(cases))} process(es), "
+        f"{len(result.cases)} cases in {result.seconds:.1f} s on {result.processes} process(es), "
         f"peak memory (max RSS, summed over processes) {result.peak_rss_mb:.0f} MB",
         soft_wrap=True,
     )

@@ -76,6 +76,7 @@ class BenchResult:
     cases: list[CaseResult] = field(default_factory=list)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    processes: int = 1  # the worker processes the cases ran in (1: this process)
 
     def to_dict(self) -> dict[str, Any]:
         return {"cases": [asdict(c) for c in self.cases], "summary": summary(self)}
@@ -180,6 +181,7 @@ def run(cases: Sequence[Case], *, on_case: Callable[[CaseResult], None] | None =
         workers_mb = 0.0
     else:
         result.cases, workers_mb = _run_in_workers(cases, jobs, on_case)
+        result.processes = min(jobs, len(cases))
     result.seconds = round(time.perf_counter() - t0, 2)
     result.peak_rss_mb = round(_peak_mb() + workers_mb, 1)
     return result
@@ -258,6 +260,7 @@ def summary(result: BenchResult) -> dict[str, Any]:
         "errors": sum(1 for c in result.cases if c.error),
         "seconds": result.seconds,
         "peak_rss_mb": result.peak_rss_mb,
+        "processes": result.processes,
     }
 
 
