@@ -172,7 +172,8 @@ def run(cases: Sequence[Case], *, on_case: Callable[[CaseResult], None] | None =
     memory, plus each worker's own peak when there are workers: an upper bound of what was in use at once."""
     result = BenchResult()
     t0 = time.perf_counter()
-    if jobs <= 1 or len(cases) <= 1:
+    workers = min(jobs, len(cases))
+    if workers <= 1:
         for case in cases:
             r = asyncio.run(run_case(case))
             result.cases.append(r)
@@ -180,8 +181,8 @@ def run(cases: Sequence[Case], *, on_case: Callable[[CaseResult], None] | None =
                 on_case(r)
         workers_mb = 0.0
     else:
-        result.cases, workers_mb = _run_in_workers(cases, jobs, on_case)
-        result.processes = min(jobs, len(cases))
+        result.cases, workers_mb = _run_in_workers(cases, workers, on_case)
+        result.processes = workers
     result.seconds = round(time.perf_counter() - t0, 2)
     result.peak_rss_mb = round(_peak_mb() + workers_mb, 1)
     return result
@@ -196,14 +197,14 @@ def _case_in_worker(case: Case) -> tuple[CaseResult, int, float]:
 
 
 def _run_in_workers(
-    cases: Sequence[Case], jobs: int, on_case: Callable[[CaseResult], None] | None
+    cases: Sequence[Case], workers: int, on_case: Callable[[CaseResult], None] | None
 ) -> tuple[list[CaseResult], float]:
     # spawn, not fork: the caller may have threads (a progress display), and a fork copies their locks mid-use.
     # Cases are handed out in order, so each worker's file caches see neighbouring cases.
     done: dict[int, CaseResult] = {}
     peaks: dict[int, float] = {}
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(cases)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         futures = {pool.submit(_case_in_worker, case): i for i, case in enumerate(cases)}
         for future in as_completed(futures):
